@@ -1,0 +1,59 @@
+package model
+
+import "strings"
+
+// Error codes, as the API reports them.
+const (
+	CodeInvalid   = "invalid_field"
+	CodeMissing   = "missing_field"
+	CodeUnknown   = "unknown_reference"
+	CodeCycle     = "cycle"
+	CodeConflict  = "conflict"
+	CodeForbidden = "outside_zone"
+)
+
+// FieldError says what is wrong with one field. Field is a path such as "edges.fra1.addresses[1]".
+type FieldError struct {
+	Code    string `json:"code"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return e.Message
+	}
+	return e.Field + ": " + e.Message
+}
+
+// Errors is every mistake found in one document, in the order found.
+type Errors []*FieldError
+
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// Err returns es as an error, or nil when it is empty.
+func (es Errors) Err() error {
+	if len(es) == 0 {
+		return nil
+	}
+	return es
+}
+
+func (es *Errors) add(code, field, format string, args ...any) {
+	*es = append(*es, &FieldError{Code: code, Field: field, Message: sprintf(format, args...)})
+}
+
+// Fields lists the fields es names.
+func (es Errors) Fields() []string {
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.Field
+	}
+	return out
+}

@@ -1,0 +1,581 @@
+package model
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/georoute/appliance/plugin/georoute/geo"
+	"github.com/miekg/dns"
+)
+
+// Policies are the routing policies a pool may name.
+var Policies = []string{"latency", "geo", "geoproximity", "weighted", "failover", "multivalue", "cidr", "asn"}
+
+// Bounds on what users may write.
+const (
+	MaxAnswers = 16
+	MaxTTL     = 7 * 86400
+	MaxWeight  = 65535
+	MaxBias    = 99
+
+	DefaultTTL     = 30
+	DefaultAnswers = 1
+)
+
+var idPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9_.-]{0,62})$`)
+
+var sprintf = fmt.Sprintf
+
+// ValidID reports whether id may name an edge or a pool: lower-case letters, digits, '-', '_'
+// and '.', at most 63 characters, starting with a letter or digit.
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
+// Normalize puts c into canonical form in place: ids and names lower case, names fully
+// qualified, country and continent codes upper case, continents derived from countries.
+func (c *Config) Normalize() {
+	c.Edges = lowerKeys(c.Edges)
+	c.Pools = lowerKeys(c.Pools)
+	names := make(map[string]Name, len(c.Names))
+	for k, n := range c.Names {
+		names[CanonicalName(k)] = n.normalized()
+	}
+	c.Names = names
+	for id, e := range c.Edges {
+		e.Normalize()
+		c.Edges[id] = e
+	}
+	for id, p := range c.Pools {
+		p.Normalize()
+		c.Pools[id] = p
+	}
+}
+
+// Normalize puts e into canonical form.
+func (e *Edge) Normalize() {
+	e.Location.Country = strings.ToUpper(strings.TrimSpace(e.Location.Country))
+	e.Location.Continent = strings.ToUpper(strings.TrimSpace(e.Location.Continent))
+	e.Location.Subdivision = strings.ToUpper(strings.TrimSpace(e.Location.Subdivision))
+	if e.Location.Continent == "" {
+		e.Location.Continent = geo.ContinentOf(e.Location.Country)
+	}
+	e.Override = strings.ToLower(e.Override)
+	e.HealthRule = strings.ToLower(e.HealthRule)
+	for i := range e.Checks {
+		e.Checks[i].Type = strings.ToLower(e.Checks[i].Type)
+	}
+}
+
+// Normalize puts p into canonical form.
+func (p *Pool) Normalize() {
+	p.Policy = strings.ToLower(p.Policy)
+	p.WhenAllDown = strings.ToLower(p.WhenAllDown)
+	if len(p.Edges) > 0 && len(p.Members) == 0 {
+		for _, id := range p.Edges {
+			p.Members = append(p.Members, Member{Edge: id})
+		}
+		p.Edges = nil
+	}
+	normMembers(p.Members)
+	for i := range p.Rules {
+		r := &p.Rules[i]
+		r.Continent = strings.ToUpper(r.Continent)
+		r.Country = strings.ToUpper(r.Country)
+		r.Subdivision = strings.ToUpper(r.Subdivision)
+		normMembers(r.Members)
+	}
+}
+
+func normMembers(ms []Member) {
+	for i := range ms {
+		ms[i].Edge = strings.ToLower(ms[i].Edge)
+		ms[i].Pool = strings.ToLower(ms[i].Pool)
+	}
+}
+
+func (n Name) normalized() Name {
+	n.Pool = strings.ToLower(n.Pool)
+	n.Edge = strings.ToLower(n.Edge)
+	for i := range n.Records {
+		n.Records[i].Type = strings.ToUpper(n.Records[i].Type)
+	}
+	return n
+}
+
+func lowerKeys[V any](m map[string]V) map[string]V {
+	out := make(map[string]V, len(m))
+	for k, v := range m {
+		out[strings.ToLower(k)] = v
+	}
+	return out
+}
+
+// CanonicalName is name in lower case and fully qualified.
+func CanonicalName(name string) string { return dns.CanonicalName(strings.TrimSpace(name)) }
+
+// Validate checks a normalized config as a whole: every field, every reference, no cycles.
+func (c *Config) Validate() error {
+	var es Errors
+	for _, id := range sortedKeys(c.Edges) {
+		e := c.Edges[id]
+		e.validate("edges."+id, id, &es)
+	}
+	for _, id := range sortedKeys(c.Pools) {
+		p := c.Pools[id]
+		p.validate("pools."+id, id, c.hasEdge, c.hasPool, &es)
+	}
+	if len(es) == 0 {
+		c.checkCycles(&es)
+	}
+	for _, name := range sortedKeys(c.Names) {
+		n := c.Names[name]
+		n.validate(fmt.Sprintf("names[%q]", name), name, c.hasEdge, c.hasPool, &es)
+	}
+	c.Defaults.validate(&es)
+	c.RTT.validate(&es)
+	return es.Err()
+}
+
+func (c *Config) hasEdge(id string) bool { _, ok := c.Edges[id]; return ok }
+func (c *Config) hasPool(id string) bool { _, ok := c.Pools[id]; return ok }
+
+func (d Defaults) validate(es *Errors) {
+	if d.TTL > MaxTTL {
+		es.add(CodeInvalid, "defaults.ttl", "%d is above the largest TTL, %d", d.TTL, MaxTTL)
+	}
+	if d.Answers < 0 || d.Answers > MaxAnswers {
+		es.add(CodeInvalid, "defaults.answers", "%d is not between 1 and %d", d.Answers, MaxAnswers)
+	}
+}
+
+func (r RTT) validate(es *Errors) {
+	if r.MaxAge < 0 {
+		es.add(CodeInvalid, "rtt.max_age", "must not be negative")
+	}
+	if r.Neighbours < 0 || r.Neighbours > 32 {
+		es.add(CodeInvalid, "rtt.neighbours", "%d is not between 0 and 32", r.Neighbours)
+	}
+}
+
+// ValidateEdge checks one normalized edge on its own, as the API receives it.
+func (e *Edge) Validate(id string) error {
+	var es Errors
+	e.validate("", id, &es)
+	return es.Err()
+}
+
+func (e *Edge) validate(path, id string, es *Errors) {
+	at := func(f string) string { return join(path, f) }
+	if !ValidID(id) {
+		es.add(CodeInvalid, at("id"), "%q is not a valid id (lower-case letters, digits, '-', '_', '.'; at most 63 characters)", id)
+	}
+	if len(e.Addresses) == 0 {
+		es.add(CodeMissing, at("addresses"), "an edge needs at least one IPv4 or IPv6 address")
+	}
+	seen := make(map[netip.Addr]bool, len(e.Addresses))
+	for i, s := range e.Addresses {
+		f := fmt.Sprintf("%s[%d]", at("addresses"), i)
+		a, err := netip.ParseAddr(strings.TrimSpace(s))
+		switch {
+		case err != nil:
+			es.add(CodeInvalid, f, "%q is not an IP address", s)
+		case a.Zone() != "":
+			es.add(CodeInvalid, f, "%q has a zone; use a global address", s)
+		case a.IsUnspecified() || a.IsMulticast():
+			es.add(CodeInvalid, f, "%q cannot be an edge's address", s)
+		case seen[a.Unmap()]:
+			es.add(CodeInvalid, f, "%q is listed twice", s)
+		default:
+			seen[a.Unmap()] = true
+		}
+	}
+	l := e.Location
+	switch {
+	case (l.Lat == nil) != (l.Lon == nil):
+		es.add(CodeMissing, at("location"), "lat and lon go together: give both or neither")
+	case l.Lat != nil && (*l.Lat < -90 || *l.Lat > 90 || *l.Lat != *l.Lat):
+		es.add(CodeInvalid, at("location.lat"), "%v is not a latitude (-90 to 90)", *l.Lat)
+	case l.Lon != nil && (*l.Lon < -180 || *l.Lon > 180 || *l.Lon != *l.Lon):
+		es.add(CodeInvalid, at("location.lon"), "%v is not a longitude (-180 to 180)", *l.Lon)
+	}
+	if l.Country != "" && !geo.IsCountry(l.Country) {
+		es.add(CodeInvalid, at("location.country"), "%q is not an ISO 3166-1 alpha-2 country code", l.Country)
+	}
+	if l.Continent != "" && !geo.IsContinent(l.Continent) {
+		es.add(CodeInvalid, at("location.continent"), "%q is not a continent code (AF AN AS EU NA OC SA)", l.Continent)
+	}
+	if e.Weight != nil && (*e.Weight < 0 || *e.Weight > MaxWeight) {
+		es.add(CodeInvalid, at("weight"), "%d is not between 0 and %d", *e.Weight, MaxWeight)
+	}
+	switch e.Override {
+	case "", "auto", "up", "down":
+	default:
+		es.add(CodeInvalid, at("override"), "%q is not one of auto, up, down", e.Override)
+	}
+	switch e.HealthRule {
+	case "", "all", "any":
+	default:
+		n, err := strconv.Atoi(e.HealthRule)
+		if err != nil || n < 1 {
+			es.add(CodeInvalid, at("health_rule"), "%q is not all, any or a number of checks", e.HealthRule)
+		} else if n > len(e.Checks) {
+			es.add(CodeInvalid, at("health_rule"), "needs %d passing checks but the edge has %d", n, len(e.Checks))
+		}
+	}
+	for i := range e.Checks {
+		if err := CheckValidator(&e.Checks[i]); err != nil {
+			f := fmt.Sprintf("%s[%d]", at("checks"), i)
+			if fe, ok := err.(*FieldError); ok {
+				es.add(fe.Code, join(f, fe.Field), "%s", fe.Message)
+			} else {
+				es.add(CodeInvalid, f, "%s", err.Error())
+			}
+		}
+	}
+}
+
+// CheckValidator checks one health check. The healthprobe plugin, which knows the probers, sets
+// it; until then only the type is looked at.
+var CheckValidator = func(c *Check) error {
+	switch c.Type {
+	case "icmp", "tcp", "http", "https", "dns":
+		return nil
+	case "":
+		return &FieldError{Code: CodeMissing, Field: "type", Message: "a check needs a type (icmp, tcp, http, https, dns)"}
+	}
+	return &FieldError{Code: CodeInvalid, Field: "type", Message: sprintf("%q is not a check type (icmp, tcp, http, https, dns)", c.Type)}
+}
+
+// Validate checks one normalized pool on its own; hasEdge and hasPool say which ids exist.
+func (p *Pool) Validate(id string, hasEdge, hasPool func(string) bool) error {
+	var es Errors
+	p.validate("", id, hasEdge, hasPool, &es)
+	return es.Err()
+}
+
+func (p *Pool) validate(path, id string, hasEdge, hasPool func(string) bool, es *Errors) {
+	at := func(f string) string { return join(path, f) }
+	if !ValidID(id) {
+		es.add(CodeInvalid, at("id"), "%q is not a valid id (lower-case letters, digits, '-', '_', '.'; at most 63 characters)", id)
+	}
+	known := false
+	for _, name := range Policies {
+		known = known || p.Policy == name
+	}
+	if p.Policy == "" {
+		es.add(CodeMissing, at("policy"), "a pool needs a policy (%s)", strings.Join(Policies, ", "))
+	} else if !known {
+		es.add(CodeInvalid, at("policy"), "%q is not a policy (%s)", p.Policy, strings.Join(Policies, ", "))
+	}
+	ruled := p.Policy == "geo" || p.Policy == "cidr" || p.Policy == "asn"
+	switch {
+	case ruled && len(p.Members) > 0:
+		es.add(CodeInvalid, at("members"), "a %s pool lists its members in rules, not members or edges", p.Policy)
+	case ruled && len(p.Rules) == 0:
+		es.add(CodeMissing, at("rules"), "a %s pool needs rules", p.Policy)
+	case !ruled && len(p.Rules) > 0:
+		es.add(CodeInvalid, at("rules"), "only geo, cidr and asn pools have rules")
+	case !ruled && len(p.Members) == 0:
+		es.add(CodeMissing, at("edges"), "a pool needs edges or members")
+	}
+	validateMembers(at("members"), p.Members, id, hasEdge, hasPool, es)
+	defaults := 0
+	for i, r := range p.Rules {
+		f := fmt.Sprintf("%s[%d]", at("rules"), i)
+		r.validate(f, p.Policy, es)
+		if r.Default {
+			defaults++
+			if defaults == 2 {
+				es.add(CodeInvalid, join(f, "default"), "a pool has at most one default rule")
+			}
+		}
+		if len(r.Members) == 0 {
+			es.add(CodeMissing, join(f, "members"), "a rule needs members")
+		}
+		validateMembers(join(f, "members"), r.Members, id, hasEdge, hasPool, es)
+	}
+	if p.Answers < 0 || p.Answers > MaxAnswers {
+		es.add(CodeInvalid, at("answers"), "%d is not between 1 and %d", p.Answers, MaxAnswers)
+	}
+	if p.TTL > MaxTTL {
+		es.add(CodeInvalid, at("ttl"), "%d is above the largest TTL, %d", p.TTL, MaxTTL)
+	}
+	switch p.WhenAllDown {
+	case "", "all", "none", "servfail":
+	default:
+		es.add(CodeInvalid, at("when_all_down"), "%q is not one of all, none, servfail", p.WhenAllDown)
+	}
+	if p.Sticky && p.Policy != "weighted" {
+		es.add(CodeInvalid, at("sticky"), "only weighted pools can be sticky")
+	}
+}
+
+func validateMembers(path string, ms []Member, self string, hasEdge, hasPool func(string) bool, es *Errors) {
+	seen := make(map[string]bool, len(ms))
+	for i, m := range ms {
+		f := fmt.Sprintf("%s[%d]", path, i)
+		switch {
+		case m.Edge != "" && m.Pool != "":
+			es.add(CodeInvalid, f, "a member is an edge or a pool, not both")
+		case m.Edge == "" && m.Pool == "":
+			es.add(CodeMissing, f, "a member needs an edge or a pool")
+		case m.Edge != "" && !hasEdge(m.Edge):
+			es.add(CodeUnknown, join(f, "edge"), "no edge %q", m.Edge)
+		case m.Pool != "" && m.Pool == self:
+			es.add(CodeCycle, join(f, "pool"), "pool %q cannot be a member of itself", m.Pool)
+		case m.Pool != "" && !hasPool(m.Pool):
+			es.add(CodeUnknown, join(f, "pool"), "no pool %q", m.Pool)
+		}
+		key := "e:" + m.Edge + "p:" + m.Pool
+		if seen[key] {
+			es.add(CodeInvalid, f, "%s is listed twice", strings.TrimSpace(m.Edge+" "+m.Pool))
+		}
+		seen[key] = true
+		if m.Weight != nil && (*m.Weight < 0 || *m.Weight > MaxWeight) {
+			es.add(CodeInvalid, join(f, "weight"), "%d is not between 0 and %d", *m.Weight, MaxWeight)
+		}
+		if m.Bias < -MaxBias || m.Bias > MaxBias {
+			es.add(CodeInvalid, join(f, "bias"), "%d is not between -%d and %d", m.Bias, MaxBias, MaxBias)
+		}
+	}
+}
+
+func (r *Rule) validate(path, policy string, es *Errors) {
+	at := func(f string) string { return join(path, f) }
+	keys := 0
+	for _, set := range []bool{r.Continent != "", r.Country != "", len(r.Prefixes) > 0, len(r.ASNs) > 0, r.Default} {
+		if set {
+			keys++
+		}
+	}
+	if keys != 1 {
+		switch policy {
+		case "geo":
+			es.add(CodeInvalid, path, "a geo rule has one of continent, country (with an optional subdivision) or default")
+		case "cidr":
+			es.add(CodeInvalid, path, "a cidr rule has prefixes or default")
+		case "asn":
+			es.add(CodeInvalid, path, "an asn rule has asns or default")
+		}
+	}
+	switch policy {
+	case "geo":
+		if len(r.Prefixes) > 0 || len(r.ASNs) > 0 {
+			es.add(CodeInvalid, path, "a geo rule matches continent, country or subdivision, not prefixes or asns")
+		}
+	case "cidr":
+		if r.Continent != "" || r.Country != "" || len(r.ASNs) > 0 {
+			es.add(CodeInvalid, path, "a cidr rule matches prefixes only")
+		}
+	case "asn":
+		if r.Continent != "" || r.Country != "" || len(r.Prefixes) > 0 {
+			es.add(CodeInvalid, path, "an asn rule matches asns only")
+		}
+	}
+	if r.Continent != "" && !geo.IsContinent(r.Continent) {
+		es.add(CodeInvalid, at("continent"), "%q is not a continent code (AF AN AS EU NA OC SA)", r.Continent)
+	}
+	if r.Country != "" && !geo.IsCountry(r.Country) {
+		es.add(CodeInvalid, at("country"), "%q is not an ISO 3166-1 alpha-2 country code", r.Country)
+	}
+	if r.Subdivision != "" && r.Country == "" {
+		es.add(CodeMissing, at("country"), "a subdivision rule names its country too")
+	}
+	for i, s := range r.Prefixes {
+		if _, err := netip.ParsePrefix(strings.TrimSpace(s)); err != nil {
+			es.add(CodeInvalid, fmt.Sprintf("%s[%d]", at("prefixes"), i), "%q is not a CIDR prefix", s)
+		}
+	}
+	for i, a := range r.ASNs {
+		if a == 0 {
+			es.add(CodeInvalid, fmt.Sprintf("%s[%d]", at("asns"), i), "0 is not an AS number")
+		}
+	}
+}
+
+// Validate checks one normalized name binding on its own.
+func (n *Name) Validate(name string, hasEdge, hasPool func(string) bool) error {
+	var es Errors
+	n.validate("", name, hasEdge, hasPool, &es)
+	return es.Err()
+}
+
+func (n *Name) validate(path, name string, hasEdge, hasPool func(string) bool, es *Errors) {
+	at := func(f string) string { return join(path, f) }
+	if err := CheckName(name); err != nil {
+		es.add(CodeInvalid, at("name"), "%s", err.Error())
+	}
+	kinds := 0
+	for _, set := range []bool{n.Pool != "", n.Edge != "", len(n.Records) > 0} {
+		if set {
+			kinds++
+		}
+	}
+	if kinds != 1 {
+		es.add(CodeInvalid, path, "a name has exactly one of pool, edge or records")
+	}
+	if n.Pool != "" && !hasPool(n.Pool) {
+		es.add(CodeUnknown, at("pool"), "no pool %q", n.Pool)
+	}
+	if n.Edge != "" && !hasEdge(n.Edge) {
+		es.add(CodeUnknown, at("edge"), "no edge %q", n.Edge)
+	}
+	if n.TTL > MaxTTL {
+		es.add(CodeInvalid, at("ttl"), "%d is above the largest TTL, %d", n.TTL, MaxTTL)
+	}
+	if n.TTL != 0 && n.Pool != "" {
+		es.add(CodeInvalid, at("ttl"), "a pool-bound name takes its TTL from the pool")
+	}
+	for i, r := range n.Records {
+		if _, err := r.RR(name); err != nil {
+			es.add(CodeInvalid, fmt.Sprintf("%s[%d]", at("records"), i), "%s", err.Error())
+		}
+	}
+}
+
+// StaticTypes are the record types a name may hold.
+var StaticTypes = map[string]uint16{
+	"A": dns.TypeA, "AAAA": dns.TypeAAAA, "CNAME": dns.TypeCNAME, "TXT": dns.TypeTXT, "MX": dns.TypeMX,
+	"SRV": dns.TypeSRV, "CAA": dns.TypeCAA, "NS": dns.TypeNS, "PTR": dns.TypePTR, "HTTPS": dns.TypeHTTPS,
+	"SVCB": dns.TypeSVCB, "DS": dns.TypeDS, "SSHFP": dns.TypeSSHFP, "TLSA": dns.TypeTLSA,
+}
+
+// RR parses r as a resource record owned by name.
+func (r Record) RR(name string) (dns.RR, error) {
+	if _, ok := StaticTypes[r.Type]; !ok {
+		return nil, fmt.Errorf("type %q is not one of the record types a name may hold", r.Type)
+	}
+	if strings.ContainsAny(r.Value, "\n\r") {
+		return nil, fmt.Errorf("value %q holds a line break", r.Value)
+	}
+	if strings.Contains(r.Value, ";") && r.Type != "TXT" {
+		return nil, fmt.Errorf("value %q holds a ';', which starts a comment in presentation format", r.Value)
+	}
+	if r.TTL > MaxTTL {
+		return nil, fmt.Errorf("ttl %d is above the largest TTL, %d", r.TTL, MaxTTL)
+	}
+	ttl := r.TTL
+	if ttl == 0 {
+		ttl = 300
+	}
+	rr, err := dns.NewRR(fmt.Sprintf("%s %d IN %s %s", name, ttl, r.Type, r.Value))
+	if err != nil {
+		return nil, fmt.Errorf("%s value %q does not parse: %s", r.Type, r.Value, cleanParseError(err))
+	}
+	if rr == nil {
+		return nil, fmt.Errorf("%s value is empty", r.Type)
+	}
+	return rr, nil
+}
+
+func cleanParseError(err error) string {
+	if pe, ok := err.(*dns.ParseError); ok {
+		return strings.TrimPrefix(pe.Error(), "dns: ")
+	}
+	return err.Error()
+}
+
+// CheckName checks that name is a fully qualified domain name, with a wildcard only as its whole
+// leftmost label.
+func CheckName(name string) error {
+	if _, ok := dns.IsDomainName(name); !ok || name == "" || !dns.IsFqdn(name) {
+		return fmt.Errorf("%q is not a domain name", name)
+	}
+	labels := dns.SplitDomainName(name)
+	for i, l := range labels {
+		if strings.Contains(l, "*") && (i != 0 || l != "*") {
+			return fmt.Errorf("%q has a wildcard that is not the whole leftmost label", name)
+		}
+	}
+	if len(labels) == 0 {
+		return fmt.Errorf("the root cannot be a routed name")
+	}
+	return nil
+}
+
+func (c *Config) checkCycles(es *Errors) {
+	const (
+		unvisited = iota
+		visiting
+		done
+	)
+	state := make(map[string]int, len(c.Pools))
+	var stack []string
+	var visit func(id string) bool
+	visit = func(id string) bool {
+		switch state[id] {
+		case visiting:
+			start := 0
+			for i, s := range stack {
+				if s == id {
+					start = i
+				}
+			}
+			cycle := append(append([]string{}, stack[start:]...), id)
+			es.add(CodeCycle, "pools."+id, "pools form a cycle: %s", strings.Join(cycle, " -> "))
+			return false
+		case done:
+			return true
+		}
+		state[id] = visiting
+		stack = append(stack, id)
+		p := c.Pools[id]
+		for _, m := range p.allMembers() {
+			if m.Pool != "" && !visit(m.Pool) {
+				return false
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[id] = done
+		return true
+	}
+	for _, id := range sortedKeys(c.Pools) {
+		if !visit(id) {
+			return
+		}
+	}
+}
+
+func (p *Pool) allMembers() []Member {
+	all := append([]Member{}, p.Members...)
+	for _, r := range p.Rules {
+		all = append(all, r.Members...)
+	}
+	return all
+}
+
+// PoolRefs returns the pools and edges p refers to directly.
+func (p *Pool) PoolRefs() (pools, edges []string) {
+	for _, m := range p.allMembers() {
+		if m.Pool != "" {
+			pools = append(pools, m.Pool)
+		} else {
+			edges = append(edges, m.Edge)
+		}
+	}
+	return pools, edges
+}
+
+func join(path, field string) string {
+	switch {
+	case path == "":
+		return field
+	case field == "":
+		return path
+	case strings.HasPrefix(field, "["):
+		return path + field
+	}
+	return path + "." + field
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

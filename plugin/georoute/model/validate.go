@@ -2,9 +2,10 @@ package model
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -119,18 +120,18 @@ func CanonicalName(name string) string { return dns.CanonicalName(strings.TrimSp
 // Validate checks a normalized config as a whole: every field, every reference, no cycles.
 func (c *Config) Validate() error {
 	var es Errors
-	for _, id := range sortedKeys(c.Edges) {
+	for _, id := range slices.Sorted(maps.Keys(c.Edges)) {
 		e := c.Edges[id]
 		e.validate("edges."+id, id, &es)
 	}
-	for _, id := range sortedKeys(c.Pools) {
+	for _, id := range slices.Sorted(maps.Keys(c.Pools)) {
 		p := c.Pools[id]
 		p.validate("pools."+id, id, c.hasEdge, c.hasPool, &es)
 	}
 	if len(es) == 0 {
 		c.checkCycles(&es)
 	}
-	for _, name := range sortedKeys(c.Names) {
+	for _, name := range slices.Sorted(maps.Keys(c.Names)) {
 		n := c.Names[name]
 		n.validate(fmt.Sprintf("names[%q]", name), name, c.hasEdge, c.hasPool, &es)
 	}
@@ -532,7 +533,7 @@ func (c *Config) checkCycles(es *Errors) {
 		state[id] = done
 		return true
 	}
-	for _, id := range sortedKeys(c.Pools) {
+	for _, id := range slices.Sorted(maps.Keys(c.Pools)) {
 		if !visit(id) {
 			return
 		}
@@ -569,13 +570,4 @@ func join(path, field string) string {
 		return path + field
 	}
 	return path + "." + field
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -43,8 +43,8 @@ func ReadCSV(r io.Reader, name string, at time.Time) ([]Measurement, error) {
 			return nil, fmt.Errorf("%s:%d: %d fields, want client,edge,rtt_ms%s", name, line, len(rec), hint)
 		}
 		ms, err := strconv.ParseFloat(strings.TrimSpace(rec[2]), 64)
-		if err != nil && row == 0 {
-			continue // header
+		if _, cerr := ParseClient(rec[0]); err != nil && cerr != nil && row == 0 {
+			continue // a header: neither a client nor a number
 		}
 		if err != nil || math.IsNaN(ms) || ms <= 0 || ms > MaxMillis {
 			return nil, fmt.Errorf("%s:%d: rtt_ms %q is not a round-trip time in milliseconds (0 < rtt_ms <= %d)", name, line, rec[2], MaxMillis)

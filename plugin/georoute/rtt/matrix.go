@@ -511,3 +511,15 @@ func insertNearest(list []candidate, c candidate, k int) []candidate {
 	list[i] = c
 	return list
 }
+
+// Networks is how many client networks were measured.
+func (m *Matrix) Networks() int {
+	if m == nil {
+		return 0
+	}
+	return len(m.nets)
+}
+
+// ComparesASNs reports whether any measured network has a known AS, so that a client's AS can
+// change its estimates.
+func (m *Matrix) ComparesASNs() bool { return m != nil && len(m.byASN) > 0 }

@@ -88,7 +88,8 @@ func TestReadCSV(t *testing.T) {
 		t.Fatalf("ReadCSV = %+v", ms)
 	}
 	bad := []struct{ in, want string }{
-		{"203.0.113.0/24,fra1,abc\n203.0.113.0/24,fra1,x\n", "m.csv:2: rtt_ms \"x\""},
+		{"client,edge,rtt\n203.0.113.0/24,fra1,x\n", "m.csv:2: rtt_ms \"x\""},
+		{"203.0.113.0/24,fra1,abc\n", "m.csv:1: rtt_ms \"abc\""},
 		{"203.0.113.0/24,fra1,-4\n", "m.csv:1: rtt_ms"},
 		{"203.0.113.0/24,fra1,0\n", "m.csv:1: rtt_ms"},
 		{"203.0.113.0/24,fra1,NaN\n", "m.csv:1: rtt_ms"},

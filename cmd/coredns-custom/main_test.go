@@ -1,0 +1,54 @@
+package main
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
+)
+
+func TestDirectivesOrder(t *testing.T) {
+	d := dnsserver.Directives
+	pos := func(name string) int {
+		i := slices.Index(d, name)
+		if i < 0 {
+			t.Fatalf("directive %q missing from %v", name, d)
+		}
+		return i
+	}
+	hp, gr, file := pos("healthprobe"), pos("georoute"), pos("file")
+	if !(hp < gr && gr == file-1) {
+		t.Errorf("want healthprobe < georoute, georoute just before file; got healthprobe=%d georoute=%d file=%d", hp, gr, file)
+	}
+	// The plugins that wrap answers (metrics, errors, log) must come before ours so they see them.
+	for _, outer := range []string{"prometheus", "errors", "log", "ready", "health"} {
+		if pos(outer) > hp {
+			t.Errorf("%s (%d) must come before healthprobe (%d)", outer, pos(outer), hp)
+		}
+	}
+	if n := len(slices.Compact(slices.Sorted(slices.Values(d)))); n != len(d) {
+		t.Errorf("directives repeat: %v", d)
+	}
+}
+
+func TestPluginsRegistered(t *testing.T) {
+	for _, name := range []string{"georoute", "healthprobe", "bind", "prometheus", "health", "ready", "errors", "log", "reload"} {
+		if !slices.Contains(caddy.ListPlugins()["others"], "dns."+name) {
+			t.Errorf("plugin %s is not compiled in", name)
+		}
+	}
+}
+
+func TestSplice(t *testing.T) {
+	got := splice([]string{"a", "file", "b"}, "file", []string{"x", "y"})
+	if !slices.Equal(got, []string{"a", "x", "y", "file", "b"}) {
+		t.Errorf("splice = %v", got)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("splice before a missing directive must panic")
+		}
+	}()
+	splice([]string{"a"}, "file", []string{"x"})
+}

@@ -1,0 +1,288 @@
+package georoute
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync"
+
+	"github.com/coredns/coredns/plugin/file"
+	"github.com/coredns/coredns/plugin/file/tree"
+	"github.com/coredns/coredns/request"
+	"github.com/georoute/appliance/plugin/georoute/geoip"
+	"github.com/georoute/appliance/plugin/georoute/route"
+	"github.com/miekg/dns"
+)
+
+// A name's data comes from two places: the zone files, answered by CoreDNS's own zone code
+// (file.Zone.Lookup: CNAME chains, wildcards, delegations, DNSSEC), and the bindings (routed names,
+// pinned names, API records), answered here. Both are one namespace: a binding makes its name and
+// the names above it exist, and a wildcard applies only below the closest name that exists in
+// either (RFC 4592).
+
+// result is an answer before it becomes a message.
+type result struct {
+	answer, ns, extra []dns.RR
+	rcode             int
+	referral          bool
+}
+
+// query is one question being answered. Queries are pooled: the query path allocates little.
+type query struct {
+	g      *GeoRoute
+	st     *state
+	ctx    context.Context
+	req    request.Request
+	qtype  uint16
+	client route.Client
+	scope  int // ECS scope the answer depended on, the largest over every routed step
+	depth  int // CNAME steps followed
+	d      route.Decision
+	trace  *route.Trace
+}
+
+var queryPool = sync.Pool{New: func() any { return new(query) }}
+
+const maxChase = 8
+
+type queryKey struct{}
+
+// errLoop stops a CNAME chain that goes on too long.
+var errLoop = errors.New("georoute: CNAME chain too long")
+
+// resolve answers qname (lower case) for q's type, from whichever zone holds it.
+func (q *query) resolve(qname string, owner string) result {
+	origin := q.st.zoneOf(qname)
+	if origin == "" {
+		return result{rcode: dns.RcodeRefused}
+	}
+	z := q.st.zones[origin]
+	names := q.st.table.Names
+
+	if q.belowCut(qname, origin) {
+		return q.zoneLookup(z, qname)
+	}
+	if b := names.Get(qname); b != nil {
+		return q.fromBinding(b, z, qname, owner, qname)
+	}
+	if staticHas(z, qname) {
+		if q.qtype == dns.TypeANY {
+			return q.hinfo(z, owner)
+		}
+		return q.zoneLookup(z, qname)
+	}
+	if names.HasBelow(qname) {
+		return q.noData(z) // an empty non-terminal made by bindings below it
+	}
+	// qname does not exist: find its closest encloser and the wildcard below it.
+	ce := qname
+	for ce != origin {
+		off, end := dns.NextLabel(ce, 0)
+		if end || len(ce)-off < len(origin) {
+			ce = origin // labels with escaped dots need not split where the origin does
+			break
+		}
+		ce = ce[off:]
+		if names.Get(ce) != nil || names.HasBelow(ce) || staticHas(z, ce) {
+			break
+		}
+	}
+	wild := "*." + ce
+	if b := names.Get(wild); b != nil {
+		return q.fromBinding(b, z, qname, owner, wild)
+	}
+	if names.HasBelow(wild) {
+		return q.noData(z)
+	}
+	if staticHas(z, ce) {
+		// The zone file knows the closest encloser too, so its own wildcard and NXDOMAIN logic
+		// (with DNSSEC denial) applies unchanged.
+		if q.qtype == dns.TypeANY && staticHas(z, wild) {
+			return q.hinfo(z, owner)
+		}
+		return q.zoneLookup(z, qname)
+	}
+	return result{rcode: dns.RcodeNameError, ns: soa(z)}
+}
+
+// fromBinding answers from a binding owned by qname or, for a wildcard, covering it. The zone
+// file answers the types the binding lacks when it has data for the binding's name too.
+func (q *query) fromBinding(b *route.Binding, z *file.Zone, qname, owner, bound string) result {
+	switch {
+	case q.qtype == dns.TypeANY:
+		return q.hinfo(z, owner)
+	case b.Routed() && (q.qtype == dns.TypeA || q.qtype == dns.TypeAAAA):
+		return q.routed(b, z, owner)
+	}
+	if cname := b.Records[dns.TypeCNAME]; len(cname) > 0 && q.qtype != dns.TypeCNAME {
+		return q.chase(z, withOwner(cname, owner))
+	}
+	if rrs := b.Records[q.qtype]; len(rrs) > 0 {
+		return result{answer: withOwner(rrs, owner)}
+	}
+	if staticHas(z, bound) {
+		return q.zoneLookup(z, qname)
+	}
+	return q.noData(z)
+}
+
+// routed answers a routed binding with the addresses of the edges the policy picks.
+func (q *query) routed(b *route.Binding, z *file.Zone, owner string) result {
+	fam := route.V4
+	if q.qtype == dns.TypeAAAA {
+		fam = route.V6
+	}
+	d := &q.d
+	d.Reset()
+	d.Trace = q.trace
+	route.Decide(b, fam, &q.client, &route.Env{Health: q.g.health(), RTT: q.st.matrix}, d)
+	q.st.counters.decided(b, d)
+	switch d.Outcome {
+	case route.Servfail:
+		return result{rcode: dns.RcodeServerFailure}
+	case route.NoData:
+		return q.noData(z)
+	}
+	q.scope = max(q.scope, d.Scope)
+	n := 0
+	for _, e := range d.Edges {
+		n += len(e.IPs(fam))
+	}
+	answer := make([]dns.RR, 0, n)
+	hdr := dns.RR_Header{Name: owner, Rrtype: q.qtype, Class: dns.ClassINET, Ttl: d.TTL}
+	for _, e := range d.Edges {
+		for _, ip := range e.IPs(fam) {
+			if fam == route.V4 {
+				answer = append(answer, &dns.A{Hdr: hdr, A: ip})
+			} else {
+				answer = append(answer, &dns.AAAA{Hdr: hdr, AAAA: ip})
+			}
+		}
+	}
+	return result{answer: answer}
+}
+
+// chase follows the target of the CNAME that ends chain through every zone served here, and
+// answers chain followed by what the target holds.
+func (q *query) chase(z *file.Zone, chain []dns.RR) result {
+	cname := chain
+	target := dns.CanonicalName(chain[len(chain)-1].(*dns.CNAME).Target)
+	q.depth++
+	if q.depth > maxChase {
+		return result{answer: cname, rcode: dns.RcodeServerFailure}
+	}
+	if q.st.zoneOf(target) == "" {
+		return result{answer: cname} // outside our zones: the resolver follows it
+	}
+	r := q.resolve(target, target)
+	r.answer = append(append([]dns.RR{}, cname...), r.answer...)
+	if r.rcode == dns.RcodeRefused {
+		r.rcode = dns.RcodeSuccess
+	}
+	return r
+}
+
+// zoneLookup answers from the zone file with CoreDNS's lookup, as the file plugin does.
+func (q *query) zoneLookup(z *file.Zone, qname string) result {
+	ctx := context.WithValue(q.ctx, queryKey{}, q)
+	answer, ns, extra, res := z.Lookup(ctx, q.req, qname)
+	r := result{answer: answer, ns: ns, extra: extra}
+	if res == file.Success && q.qtype != dns.TypeCNAME && len(answer) > 0 {
+		if _, ok := answer[len(answer)-1].(*dns.CNAME); ok {
+			// The file's chain stopped at a name it holds without this type: the target may be
+			// routed here, or need the SOA of a NODATA.
+			return q.chase(z, answer)
+		}
+	}
+	switch res {
+	case file.NameError:
+		r.rcode = dns.RcodeNameError
+	case file.Delegation:
+		r.referral = len(answer) == 0
+	case file.ServerFailure:
+		r.rcode = dns.RcodeServerFailure
+	}
+	return r
+}
+
+// belowCut reports whether qname is at or below a delegation in its zone (DS at the cut itself
+// is the parent's to answer).
+func (q *query) belowCut(qname, origin string) bool {
+	if len(q.st.cuts) == 0 {
+		return false
+	}
+	for off, end := 0, false; !end; off, end = dns.NextLabel(qname, off) {
+		name := qname[off:]
+		if len(name) <= len(origin) {
+			return false
+		}
+		if _, ok := q.st.cuts[name]; ok {
+			return !(off == 0 && q.qtype == dns.TypeDS)
+		}
+	}
+	return false
+}
+
+func (q *query) noData(z *file.Zone) result { return result{ns: soa(z)} }
+
+// hinfo answers ANY for an existing name with one synthesized HINFO, as RFC 8482 allows.
+func (q *query) hinfo(z *file.Zone, owner string) result {
+	hdr := dns.RR_Header{Name: owner, Rrtype: dns.TypeHINFO, Class: dns.ClassINET, Ttl: 8482}
+	return result{answer: []dns.RR{&dns.HINFO{Hdr: hdr, Cpu: "RFC8482"}}}
+}
+
+func soa(z *file.Zone) []dns.RR { return []dns.RR{z.Apex.SOA} }
+
+// staticHas reports whether name exists in the zone file: it owns records, or names below it do.
+func staticHas(z *file.Zone, name string) bool {
+	t := z.Tree
+	if _, ok := t.Search(name); ok {
+		return true
+	}
+	x, ok := t.Next(name)
+	return ok && tree.Less(x, name) != 0 && dns.IsSubDomain(name, x.Name())
+}
+
+// withOwner returns rrs owned by owner, copying them when their owner differs (wildcards, case).
+func withOwner(rrs []dns.RR, owner string) []dns.RR {
+	if rrs[0].Header().Name == owner {
+		return rrs
+	}
+	out := make([]dns.RR, len(rrs))
+	for i, rr := range rrs {
+		out[i] = dns.Copy(rr)
+		out[i].Header().Name = owner
+	}
+	return out
+}
+
+// upstream lets the zone files' CNAMEs reach names served here that the file does not hold:
+// routed names and other zones. CoreDNS's zone lookup calls it for such targets.
+type upstream struct{}
+
+// Lookup implements file.Upstreamer.
+func (upstream) Lookup(ctx context.Context, _ request.Request, name string, typ uint16) (*dns.Msg, error) {
+	q, _ := ctx.Value(queryKey{}).(*query)
+	if q == nil {
+		return nil, errLoop
+	}
+	q.depth++
+	if q.depth > maxChase {
+		return nil, errLoop
+	}
+	saved := q.qtype
+	q.qtype = typ
+	r := q.resolve(dns.CanonicalName(name), name)
+	q.qtype = saved
+	m := new(dns.Msg)
+	m.Answer, m.Rcode = r.answer, r.rcode
+	return m, nil
+}
+
+// clientOf looks up where the client is.
+func (s *state) clientOf(addr netip.Addr) route.Client {
+	if s.geo == nil {
+		return route.NewClient(addr, geoip.Result{})
+	}
+	return route.NewClient(addr, s.geo.Lookup(addr))
+}

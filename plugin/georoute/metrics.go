@@ -1,0 +1,109 @@
+package georoute
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/coredns/coredns/plugin"
+	"github.com/georoute/appliance/plugin/georoute/route"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+var (
+	answersTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "answers_total",
+		Help:      "Routed answers, by pool (empty for a pinned name) and the edge answered first.",
+	}, []string{"pool", "edge"})
+	outcomesTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "outcomes_total",
+		Help:      "Routing decisions by pool and outcome: answer, fail_open, nodata, servfail.",
+	}, []string{"pool", "outcome"})
+	reloadsTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "reloads_total",
+		Help:      "Loads of zones, config, RTT files and GeoIP databases, by result: ok or error.",
+	}, []string{"result"})
+	lastReload = promauto.NewGauge(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "last_reload_timestamp_seconds",
+		Help:      "When the state now serving was loaded.",
+	})
+	objects = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "objects",
+		Help:      "Objects now served, by kind: zones, edges, pools, names, rtt_networks.",
+	}, []string{"kind"})
+)
+
+// counterCache counts decisions without hashing label values on every query: counters are looked
+// up once per (pool, edge) and kept with the state whose indexes they use.
+type counterCache struct {
+	edges   int
+	answers []atomic.Pointer[prometheus.Counter] // (pool index + 1) × edges; row 0 is pinned names
+	outcome []atomic.Pointer[prometheus.Counter] // (pool index + 1) × 4 outcomes
+}
+
+func reloaded(ok bool) {
+	if ok {
+		reloadsTotal.WithLabelValues("ok").Inc()
+		lastReload.Set(float64(time.Now().Unix()))
+	} else {
+		reloadsTotal.WithLabelValues("error").Inc()
+	}
+}
+
+// publish prepares st's counters and sets the gauges that describe it.
+func publish(st *state) {
+	pools, edges := len(st.table.Pools)+1, len(st.table.Edges)
+	st.counters = &counterCache{
+		edges:   edges,
+		answers: make([]atomic.Pointer[prometheus.Counter], pools*edges),
+		outcome: make([]atomic.Pointer[prometheus.Counter], pools*4),
+	}
+	objects.WithLabelValues("zones").Set(float64(len(st.zones)))
+	objects.WithLabelValues("edges").Set(float64(len(st.table.Edges)))
+	objects.WithLabelValues("pools").Set(float64(len(st.table.Pools)))
+	objects.WithLabelValues("names").Set(float64(st.table.Names.Len()))
+	objects.WithLabelValues("rtt_networks").Set(float64(st.matrix.Networks()))
+}
+
+var outcomeNames = [...]string{"answer", "fail_open", "nodata", "servfail"}
+
+// decided counts one routing decision.
+func (c *counterCache) decided(b *route.Binding, d *route.Decision) {
+	row, pool := 0, ""
+	if b.Pool != nil {
+		row, pool = b.Pool.Index+1, b.Pool.ID
+	}
+	outcome := 0
+	switch {
+	case d.Outcome == route.NoData:
+		outcome = 2
+	case d.Outcome == route.Servfail:
+		outcome = 3
+	case d.FailOpen:
+		outcome = 1
+	}
+	counter(&c.outcome, row*4+outcome, outcomesTotal, pool, outcomeNames[outcome]).Inc()
+	if len(d.Edges) > 0 {
+		counter(&c.answers, row*c.edges+d.Edges[0].Index, answersTotal, pool, d.Edges[0].ID).Inc()
+	}
+}
+
+func counter(cells *[]atomic.Pointer[prometheus.Counter], i int, vec *prometheus.CounterVec, labels ...string) prometheus.Counter {
+	cell := &(*cells)[i]
+	if p := cell.Load(); p != nil {
+		return *p
+	}
+	c := vec.WithLabelValues(labels...)
+	cell.Store(&c)
+	return c
+}

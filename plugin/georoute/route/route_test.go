@@ -1,0 +1,210 @@
+package route
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/georoute/appliance/plugin/georoute/geo"
+	"github.com/georoute/appliance/plugin/georoute/geoip"
+	"github.com/georoute/appliance/plugin/georoute/model"
+	"github.com/georoute/appliance/plugin/georoute/rtt"
+)
+
+func f(v float64) *float64 { return &v }
+
+func edge(addrs string, lat, lon float64) model.Edge {
+	return model.Edge{Addresses: strings.Fields(addrs), Location: model.Location{Lat: f(lat), Lon: f(lon)}}
+}
+
+func testTable(t testing.TB, pools map[string]model.Pool) *Table {
+	t.Helper()
+	cfg := &model.Config{
+		Edges: map[string]model.Edge{
+			"fra1": edge("192.0.2.10 2001:db8::10", 50.11, 8.68),
+			"iad1": edge("198.51.100.10 2001:db8::20", 39.04, -77.49),
+			"sin1": edge("203.0.113.20", 1.35, 103.82),
+			"syd1": edge("203.0.113.30 2001:db8::30", -33.87, 151.21),
+		},
+		Pools: pools,
+		Names: map[string]model.Name{},
+	}
+	for id := range pools {
+		cfg.Names[id+".example.net."] = model.Name{Pool: id}
+	}
+	cfg.Names["pin.example.net."] = model.Name{Edge: "sin1", TTL: 5}
+	cfg.Normalize()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	tb, err := Compile(cfg, []string{"example.net."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb
+}
+
+var all4 = []string{"fra1", "iad1", "sin1", "syd1"}
+
+func client(addr string, lat, lon float64, bits int) Client {
+	return NewClient(netip.MustParseAddr(addr), geoip.Result{Loc: &geoip.Location{ID: uint64(lat*1000 + lon), Point: geo.Point{Lat: lat, Lon: lon}, HasPoint: true}, Bits: bits})
+}
+
+// health is a set of edges that are down.
+type health map[string]bool
+
+func (h health) Up(e *Edge) bool { return !h[e.ID] }
+
+func ids(d *Decision) string {
+	var out []string
+	for _, e := range d.Edges {
+		out = append(out, e.ID)
+	}
+	return strings.Join(out, " ")
+}
+
+func TestLatency(t *testing.T) {
+	tb := testTable(t, map[string]model.Pool{
+		"one":      {Policy: "latency", Edges: all4},
+		"three":    {Policy: "latency", Edges: all4, Answers: 3},
+		"none":     {Policy: "latency", Edges: all4, WhenAllDown: "none"},
+		"servfail": {Policy: "latency", Edges: all4, WhenAllDown: "servfail"},
+	})
+	london := client("81.2.69.1", 51.5, -0.1, 24)
+	tokyo := client("126.0.0.1", 35.7, 139.7, 8)
+	nowhere := NewClient(netip.MustParseAddr("192.0.2.1"), geoip.Result{Bits: 24})
+	tests := []struct {
+		name    string
+		pool    string
+		fam     Family
+		c       Client
+		down    health
+		want    string
+		outcome Outcome
+		open    bool
+		scope   int
+	}{
+		{"nearest", "one", V4, london, nil, "fra1", Answer, false, 24},
+		{"nearest from Tokyo", "one", V4, tokyo, nil, "sin1", Answer, false, 8},
+		{"best three in order", "three", V4, london, nil, "fra1 iad1 sin1", Answer, false, 24},
+		{"IPv6 skips edges without it", "three", V6, tokyo, nil, "syd1 fra1 iad1", Answer, false, 8},
+		{"down edge skipped", "one", V4, london, health{"fra1": true}, "iad1", Answer, false, 24},
+		{"fewer healthy than asked", "three", V4, london, health{"fra1": true, "sin1": true}, "iad1 syd1", Answer, false, 24},
+		{"all down fails open, ranked", "three", V4, london, health{"fra1": true, "iad1": true, "sin1": true, "syd1": true}, "fra1 iad1 sin1", Answer, true, 24},
+		{"all down, when_all_down none", "none", V4, london, health{"fra1": true, "iad1": true, "sin1": true, "syd1": true}, "", NoData, false, 0},
+		{"all down, when_all_down servfail", "servfail", V4, london, health{"fra1": true, "iad1": true, "sin1": true, "syd1": true}, "", Servfail, false, 0},
+		{"unknown location: pool order", "three", V4, nowhere, nil, "fra1 iad1 sin1", Answer, false, 24},
+	}
+	for _, tc := range tests {
+		var d Decision
+		c := tc.c
+		Decide(tb.Names.Get(tc.pool+".example.net."), tc.fam, &c, &Env{Health: tc.down}, &d)
+		if got := ids(&d); got != tc.want || d.Outcome != tc.outcome || d.FailOpen != tc.open || d.Scope != tc.scope {
+			t.Errorf("%s: got [%s] outcome %d open %v scope %d; want [%s] %d %v %d", tc.name, got, d.Outcome, d.FailOpen, d.Scope, tc.want, tc.outcome, tc.open, tc.scope)
+		}
+	}
+}
+
+func TestPinned(t *testing.T) {
+	tb := testTable(t, map[string]model.Pool{"one": {Policy: "latency", Edges: all4}})
+	b := tb.Names.Get("pin.example.net.")
+	c := client("81.2.69.1", 51.5, -0.1, 24)
+	var d Decision
+	// A pinned name follows its edge even when it is down: there is nowhere else to go.
+	Decide(b, V4, &c, &Env{Health: health{"sin1": true}}, &d)
+	if ids(&d) != "sin1" || d.TTL != 5 || d.Scope != 0 {
+		t.Errorf("pinned: [%s] ttl %d scope %d", ids(&d), d.TTL, d.Scope)
+	}
+	d.Reset()
+	Decide(b, V6, &c, &Env{}, &d)
+	if d.Outcome != NoData {
+		t.Errorf("pinned edge without IPv6: outcome %d, want NoData", d.Outcome)
+	}
+}
+
+func TestMeasuredBeatsDistance(t *testing.T) {
+	tb := testTable(t, map[string]model.Pool{"one": {Policy: "latency", Edges: all4}})
+	c, _ := rtt.ParseClient("81.2.69.0/24")
+	m, _ := rtt.Compile([]rtt.Measurement{{Client: c, Edge: "iad1", Millis: 3, Origin: rtt.FromFile, Updated: time.Now()}}, tb.EdgeInfos(), func(netip.Addr) rtt.Site { return rtt.Site{} }, rtt.Options{})
+	london := client("81.2.69.77", 51.5, -0.1, 16)
+	var d Decision
+	Decide(tb.Names.Get("one.example.net."), V4, &london, &Env{RTT: m}, &d)
+	if ids(&d) != "iad1" || d.Scope != 24 {
+		t.Errorf("measured: [%s] scope %d, want iad1 with scope 24 (the measured /24 inside the /16)", ids(&d), d.Scope)
+	}
+	elsewhere := client("82.1.1.1", 51.5, -0.1, 16)
+	d.Reset()
+	Decide(tb.Names.Get("one.example.net."), V4, &elsewhere, &Env{RTT: m}, &d)
+	if d.Scope != 16 {
+		t.Errorf("no measurement inside the client's GeoIP network: scope %d, want 16", d.Scope)
+	}
+}
+
+func TestCompileErrors(t *testing.T) {
+	cfg := &model.Config{
+		Edges: map[string]model.Edge{"fra1": edge("192.0.2.10", 50, 8)},
+		Pools: map[string]model.Pool{"web": {Policy: "latency", Edges: []string{"fra1"}}},
+		Names: map[string]model.Name{"www.example.com.": {Pool: "web"}, "x.example.net.": {Records: []model.Record{{Type: "CNAME", Value: "a."}, {Type: "TXT", Value: "b"}}}},
+	}
+	cfg.Normalize()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Compile(cfg, []string{"example.net."})
+	if err == nil || !strings.Contains(err.Error(), `names["www.example.com."]: www.example.com. is not inside a zone served here`) ||
+		!strings.Contains(err.Error(), "a CNAME is the only record of its name") {
+		t.Errorf("Compile error: %v", err)
+	}
+}
+
+func TestNamesIndex(t *testing.T) {
+	n := NewNames()
+	n.put(&Binding{Name: "a.b.example.net."})
+	n.put(&Binding{Name: "*.t.example.net."})
+	n.put(&Binding{Name: "a.b.example.net."}) // replaced, not counted twice
+	for name, want := range map[string]bool{"b.example.net.": true, "example.net.": true, "t.example.net.": true, "a.b.example.net.": false, "c.example.net.": false} {
+		if got := n.HasBelow(name); got != want {
+			t.Errorf("HasBelow(%s) = %v, want %v", name, got, want)
+		}
+	}
+	if n.Len() != 2 || n.below["example.net."] != 2 {
+		t.Errorf("Len %d, below example.net %d", n.Len(), n.below["example.net."])
+	}
+}
+
+func TestDecideAllocs(t *testing.T) {
+	tb := testTable(t, map[string]model.Pool{"three": {Policy: "latency", Edges: all4, Answers: 3}})
+	b := tb.Names.Get("three.example.net.")
+	var d Decision
+	env := &Env{Health: health{"iad1": true}}
+	c := client("81.2.69.1", 51.5, -0.1, 24)
+	Decide(b, V4, &c, env, &d)
+	allocs := testing.AllocsPerRun(1000, func() {
+		d.Reset()
+		c := client("81.2.69.1", 51.5, -0.1, 24)
+		Decide(b, V4, &c, env, &d)
+	})
+	if allocs > 1 { // the test's own *geoip.Location
+		t.Errorf("Decide allocates %.0f times per call", allocs)
+	}
+	if !slices.Equal(strings.Fields(ids(&d)), []string{"fra1", "sin1", "syd1"}) {
+		t.Errorf("decision [%s]", ids(&d))
+	}
+}
+
+func BenchmarkDecideLatency(b *testing.B) {
+	tb := testTable(b, map[string]model.Pool{"three": {Policy: "latency", Edges: all4, Answers: 3}})
+	bind := tb.Names.Get("three.example.net.")
+	loc := &geoip.Location{ID: 1, Point: geo.Point{Lat: 51.5, Lon: -0.1}, HasPoint: true}
+	m, _ := rtt.Compile(nil, tb.EdgeInfos(), nil, rtt.Options{})
+	env := &Env{Health: AllUp, RTT: m}
+	var d Decision
+	b.ReportAllocs()
+	for b.Loop() {
+		d.Reset()
+		c := NewClient(netip.MustParseAddr("81.2.69.1"), geoip.Result{Loc: loc, Bits: 24})
+		Decide(bind, V4, &c, env, &d)
+	}
+}

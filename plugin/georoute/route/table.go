@@ -1,0 +1,315 @@
+// Package route turns a validated model.Config into the immutable tables the query path reads,
+// and decides, for one client and one routed name, which edges answer. It has no CoreDNS types:
+// the georoute plugin feeds it a client and turns its decision into DNS records.
+package route
+
+import (
+	"fmt"
+	"maps"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/georoute/appliance/plugin/georoute/geo"
+	"github.com/georoute/appliance/plugin/georoute/model"
+	"github.com/georoute/appliance/plugin/georoute/rtt"
+	"github.com/miekg/dns"
+)
+
+// Edge is a compiled edge. Index is its position in Table.Edges and in the RTT matrix.
+type Edge struct {
+	Index       int
+	ID          string
+	V4, V6      []netip.Addr
+	ip4, ip6    []net.IP // the same addresses, ready for A and AAAA records
+	Point       geo.Point
+	HasPoint    bool
+	Country     string
+	Continent   string
+	Subdivision string
+	Weight      int
+	Spec        model.Edge
+}
+
+// IPs returns the edge's addresses of one family as the records need them. Shared: do not modify.
+func (e *Edge) IPs(f Family) []net.IP {
+	if f == V6 {
+		return e.ip6
+	}
+	return e.ip4
+}
+
+// Addrs returns the edge's addresses of one family.
+func (e *Edge) Addrs(f Family) []netip.Addr {
+	if f == V6 {
+		return e.V6
+	}
+	return e.V4
+}
+
+// Policy is a pool's routing policy.
+type Policy uint8
+
+// The policies.
+const (
+	Latency Policy = iota + 1
+	Geo
+	Geoproximity
+	Weighted
+	Failover
+	Multivalue
+	CIDR
+	ASN
+)
+
+var policyNames = map[string]Policy{
+	"latency": Latency, "geo": Geo, "geoproximity": Geoproximity, "weighted": Weighted,
+	"failover": Failover, "multivalue": Multivalue, "cidr": CIDR, "asn": ASN,
+}
+
+func (p Policy) String() string {
+	for name, v := range policyNames {
+		if v == p {
+			return name
+		}
+	}
+	return "unknown"
+}
+
+// AllDown is what a pool answers when none of its edges is healthy.
+type AllDown uint8
+
+// The all-down rules.
+const (
+	FailOpen AllDown = iota // answer as if all were up (Route 53's behaviour)
+	AnswerNone
+	AnswerServfail
+)
+
+// Pool is a compiled pool.
+type Pool struct {
+	Index       int
+	ID          string
+	Policy      Policy
+	Members     []Member
+	Answers     int
+	TTL         uint32
+	WhenAllDown AllDown
+	Sticky      bool
+	Spec        model.Pool
+}
+
+// Member is an edge or a nested pool.
+type Member struct {
+	Edge   *Edge
+	Pool   *Pool
+	Weight int
+	Bias   int
+}
+
+// Binding is what one name holds: a routing target, or static records.
+type Binding struct {
+	Name    string // lower-case FQDN, "*." first for a wildcard
+	Pool    *Pool
+	Edge    *Edge // pinned
+	TTL     uint32
+	Records map[uint16][]dns.RR
+	Spec    model.Name
+}
+
+// Routed reports whether b answers addresses by a routing decision.
+func (b *Binding) Routed() bool { return b.Pool != nil || b.Edge != nil }
+
+// Table is everything compiled from one config. Immutable once built.
+type Table struct {
+	Edges    []*Edge
+	Pools    []*Pool
+	edgeByID map[string]*Edge
+	poolByID map[string]*Pool
+	Names    *Names
+	Defaults model.Defaults
+}
+
+// Edge returns the edge with id, or nil.
+func (t *Table) Edge(id string) *Edge { return t.edgeByID[id] }
+
+// Pool returns the pool with id, or nil.
+func (t *Table) Pool(id string) *Pool { return t.poolByID[id] }
+
+// EdgeInfos lists the edges as the RTT matrix needs them, by index.
+func (t *Table) EdgeInfos() []rtt.EdgeInfo {
+	out := make([]rtt.EdgeInfo, len(t.Edges))
+	for i, e := range t.Edges {
+		out[i] = rtt.EdgeInfo{ID: e.ID, Point: e.Point, HasPoint: e.HasPoint}
+	}
+	return out
+}
+
+// Compile builds a Table from a normalized, validated config. Every routed name must lie in one
+// of zones (fully qualified, lower case).
+func Compile(cfg *model.Config, zones []string) (*Table, error) {
+	t := &Table{edgeByID: make(map[string]*Edge, len(cfg.Edges)), poolByID: make(map[string]*Pool, len(cfg.Pools)), Defaults: cfg.Defaults}
+	for _, id := range slices.Sorted(maps.Keys(cfg.Edges)) {
+		e := compileEdge(id, cfg.Edges[id])
+		e.Index = len(t.Edges)
+		t.Edges = append(t.Edges, e)
+		t.edgeByID[id] = e
+	}
+	ttl, answers := cfg.Defaults.TTL, cfg.Defaults.Answers
+	if ttl == 0 {
+		ttl = model.DefaultTTL
+	}
+	if answers == 0 {
+		answers = model.DefaultAnswers
+	}
+	ids := slices.Sorted(maps.Keys(cfg.Pools))
+	for _, id := range ids {
+		spec := cfg.Pools[id]
+		p := &Pool{Index: len(t.Pools), ID: id, Policy: policyNames[spec.Policy], Answers: spec.Answers, TTL: spec.TTL, Sticky: spec.Sticky, Spec: spec}
+		if p.Answers == 0 {
+			p.Answers = answers
+		}
+		if p.TTL == 0 {
+			p.TTL = ttl
+		}
+		switch spec.WhenAllDown {
+		case "none":
+			p.WhenAllDown = AnswerNone
+		case "servfail":
+			p.WhenAllDown = AnswerServfail
+		}
+		t.Pools = append(t.Pools, p)
+		t.poolByID[id] = p
+	}
+	for _, p := range t.Pools {
+		if !Implemented(p.Policy) {
+			return nil, &model.FieldError{Code: model.CodeInvalid, Field: "pools." + p.ID + ".policy", Message: fmt.Sprintf("policy %q is not available yet", p.Spec.Policy)}
+		}
+		for _, m := range p.Spec.Members {
+			p.Members = append(p.Members, t.member(m))
+		}
+	}
+	names, err := compileNames(cfg.Names, zones, t, ttl)
+	if err != nil {
+		return nil, err
+	}
+	t.Names = names
+	return t, nil
+}
+
+// Implemented reports whether the router can evaluate policy p.
+func Implemented(p Policy) bool { return p == Latency }
+
+func (t *Table) member(m model.Member) Member {
+	out := Member{Bias: m.Bias, Weight: -1}
+	if m.Weight != nil {
+		out.Weight = *m.Weight
+	}
+	if m.Edge != "" {
+		out.Edge = t.edgeByID[m.Edge]
+		if out.Weight < 0 {
+			out.Weight = out.Edge.Weight
+		}
+	} else {
+		out.Pool = t.poolByID[m.Pool]
+		if out.Weight < 0 {
+			out.Weight = 100
+		}
+	}
+	return out
+}
+
+func compileEdge(id string, spec model.Edge) *Edge {
+	e := &Edge{ID: id, Spec: spec, Weight: 100, Country: spec.Location.Country, Continent: spec.Location.Continent, Subdivision: spec.Location.Subdivision}
+	if spec.Weight != nil {
+		e.Weight = *spec.Weight
+	}
+	if spec.Location.Lat != nil && spec.Location.Lon != nil {
+		e.Point, e.HasPoint = geo.Point{Lat: *spec.Location.Lat, Lon: *spec.Location.Lon}, true
+	}
+	for _, s := range spec.Addresses {
+		a := netip.MustParseAddr(strings.TrimSpace(s)).Unmap()
+		ip := net.IP(a.AsSlice())
+		if a.Is4() {
+			e.V4, e.ip4 = append(e.V4, a), append(e.ip4, ip)
+		} else {
+			e.V6, e.ip6 = append(e.V6, a), append(e.ip6, ip)
+		}
+	}
+	return e
+}
+
+func compileNames(specs map[string]model.Name, zones []string, t *Table, ttl uint32) (*Names, error) {
+	n := NewNames()
+	var es model.Errors
+	for _, name := range slices.Sorted(maps.Keys(specs)) {
+		spec := specs[name]
+		field := fmt.Sprintf("names[%q]", name)
+		if ZoneOf(name, zones) == "" {
+			es = append(es, &model.FieldError{Code: model.CodeForbidden, Field: field, Message: fmt.Sprintf("%s is not inside a zone served here (%s)", name, strings.Join(zones, ", "))})
+			continue
+		}
+		b, err := t.Bind(name, spec, ttl)
+		if err != nil {
+			es = append(es, &model.FieldError{Code: model.CodeInvalid, Field: field, Message: err.Error()})
+			continue
+		}
+		n.put(b)
+	}
+	return n, es.Err()
+}
+
+// Bind compiles one validated name binding against the table's edges and pools.
+func (t *Table) Bind(name string, spec model.Name, defaultTTL uint32) (*Binding, error) {
+	b := &Binding{Name: name, Spec: spec, TTL: spec.TTL}
+	switch {
+	case spec.Pool != "":
+		b.Pool = t.poolByID[spec.Pool]
+		if b.Pool == nil {
+			return nil, fmt.Errorf("no pool %q", spec.Pool)
+		}
+		b.TTL = b.Pool.TTL
+	case spec.Edge != "":
+		b.Edge = t.edgeByID[spec.Edge]
+		if b.Edge == nil {
+			return nil, fmt.Errorf("no edge %q", spec.Edge)
+		}
+		if b.TTL == 0 {
+			b.TTL = defaultTTL
+		}
+	default:
+		b.Records = make(map[uint16][]dns.RR)
+		for _, r := range spec.Records {
+			rr, err := r.RR(name)
+			if err != nil {
+				return nil, err
+			}
+			rr.Header().Name = name
+			b.Records[rr.Header().Rrtype] = append(b.Records[rr.Header().Rrtype], rr)
+		}
+		if cn := b.Records[dns.TypeCNAME]; len(cn) > 0 && (len(b.Records) > 1 || len(cn) > 1) {
+			return nil, fmt.Errorf("a CNAME is the only record of its name")
+		}
+	}
+	return b, nil
+}
+
+// ZoneOf returns the longest of zones that contains name, or "".
+func ZoneOf(name string, zones []string) string {
+	best := ""
+	for _, z := range zones {
+		if dns.IsSubDomain(z, name) && len(z) > len(best) {
+			best = z
+		}
+	}
+	return best
+}
+
+// String names the member for display.
+func (m Member) String() string {
+	if m.Edge != nil {
+		return "edge " + m.Edge.ID
+	}
+	return "pool " + m.Pool.ID
+}

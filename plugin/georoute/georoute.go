@@ -34,6 +34,7 @@ type GeoRoute struct {
 	healthy atomic.Pointer[route.Health]
 
 	reloadMu sync.Mutex // one rebuild at a time
+	prober   Prober     // healthprobe, when the server block has it
 }
 
 // New returns a GeoRoute that reads in; Load must succeed before it serves.
@@ -51,17 +52,32 @@ func (g *GeoRoute) Load() error {
 		return err
 	}
 	publish(st)
+	if g.prober != nil {
+		// Checks start before the state that names their edges is served: a new edge is
+		// unknown (not up) rather than unchecked.
+		g.prober.Track(st.table.Edges)
+	}
 	g.state.Store(st)
 	reloaded(true)
 	return nil
 }
 
-// SetHealth makes h the source of edge health; nil counts every edge as up.
-func (g *GeoRoute) SetHealth(h route.Health) {
-	if h == nil {
-		g.healthy.Store(nil)
-		return
+// Prober is what georoute needs of the healthprobe plugin: it reads edge health from it on
+// every query, and tells it which edges to probe whenever the config changes.
+type Prober interface {
+	route.Health
+	Track(edges []*route.Edge)
+}
+
+// attach makes p the source of edge health and has it probe the edges now served.
+func (g *GeoRoute) attach(p Prober) {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
+	g.prober = p
+	if st := g.state.Load(); st != nil {
+		p.Track(st.table.Edges)
 	}
+	var h route.Health = p
 	g.healthy.Store(&h)
 }
 

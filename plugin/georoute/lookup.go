@@ -137,13 +137,15 @@ func (q *query) routed(b *route.Binding, z *file.Zone, owner string) result {
 	d.Trace = q.trace
 	route.Decide(b, fam, &q.client, &route.Env{Health: q.g.health(), RTT: q.st.matrix}, d)
 	q.st.counters.decided(b, d)
+	// Whatever the outcome, it may hold only for clients like this one (a geo pool's NODATA for
+	// a country without a rule): the reply's scope says so.
+	q.scope = max(q.scope, d.Scope)
 	switch d.Outcome {
 	case route.Servfail:
 		return result{rcode: dns.RcodeServerFailure}
 	case route.NoData:
 		return q.noData(z)
 	}
-	q.scope = max(q.scope, d.Scope)
 	n := 0
 	for _, e := range d.Edges {
 		n += len(e.IPs(fam))

@@ -27,6 +27,9 @@ func setup(c *caddy.Controller) error {
 	stop := make(chan struct{})
 	var once sync.Once
 	c.OnStartup(func() error {
+		if p, ok := dnsserver.GetConfig(c).Handler("healthprobe").(Prober); ok {
+			g.attach(p)
+		}
 		if every > 0 {
 			go g.watch(every, stop)
 		}

@@ -111,7 +111,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad country", "edges:\n  fra1:\n    addresses: [192.0.2.1]\n    location: {country: Germany}\n", `edges.fra1.location.country: "GERMANY" is not an ISO 3166-1`},
 		{"bad id", "edges:\n  \"fra 1\":\n    addresses: [192.0.2.1]\n", `edges.fra 1.id: "fra 1" is not a valid id`},
 		{"bad override", edge + "    override: maybe\n", `edges.fra1.override: "maybe" is not one of auto, up, down`},
-		{"bad check type", edge + "    checks: [{type: smtp}]\n", `edges.fra1.checks[0].type: "smtp" is not a check type`},
+		{"bad check type", edge + "    checks: [{type: smtp}]\n", `edges.fra1.checks[0].type: unknown type "smtp"; valid types are icmp, tcp, http, https, dns`},
 		{"bad duration", edge + "    checks: [{type: tcp, interval: soon}]\n", `"soon" is not a duration`},
 		{"no policy", edge + "pools:\n  web: {edges: [fra1]}\n", `pools.web.policy: a pool needs a policy`},
 		{"unknown policy", edge + "pools:\n  web: {policy: fastest, edges: [fra1]}\n", `pools.web.policy: "fastest" is not a policy`},

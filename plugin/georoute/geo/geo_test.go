@@ -89,3 +89,18 @@ func TestPointValid(t *testing.T) {
 		}
 	}
 }
+
+func TestSubdivisionCode(t *testing.T) {
+	for _, tc := range []struct{ country, name, want string }{
+		{"US", "California", "CA"}, {"US", "new york", "NY"}, {"US", "District of Columbia", "DC"},
+		{"CA", "Québec", "QC"}, {"CA", "Quebec", "QC"}, {"AU", "New South Wales", "NSW"},
+		{"US", "Bavaria", ""}, {"DE", "Bavaria", ""}, {"", "", ""},
+	} {
+		if got := SubdivisionCode(tc.country, tc.name); got != tc.want {
+			t.Errorf("SubdivisionCode(%q, %q) = %q, want %q", tc.country, tc.name, got, tc.want)
+		}
+	}
+	if n := len(subdivisions["US"]); n != 51 {
+		t.Errorf("%d US entries, want 50 states and DC", n)
+	}
+}

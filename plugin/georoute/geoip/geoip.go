@@ -37,7 +37,7 @@ type Location struct {
 	HasPoint        bool      // false when the record has no coordinates
 	Country         string    // ISO 3166-1 alpha-2, upper case; "" unknown
 	Continent       string    // AF AN AS EU NA OC SA; derived from Country when the database has none
-	Subdivision     string    // ISO 3166-2 code without the country part ("CA"), "" when unknown
+	Subdivision     string    // ISO 3166-2 code without the country part ("CA"), "" when unknown; for the flat schema from geo.SubdivisionCode
 	SubdivisionName string    // English name when the database gives one ("California")
 	City            string    // English city name, "" unknown
 	CityID          uint64    // geoname_id, or for the flat schema a stable 64-bit FNV hash of country+"/"+city; 0 unknown

@@ -355,6 +355,7 @@ func (r *rawRecord) location(s schema, id uint64) *Location {
 	case schemaFlat:
 		loc.Country = normCountry(r.countryCode)
 		loc.SubdivisionName = r.state1
+		loc.Subdivision = geo.SubdivisionCode(loc.Country, r.state1) // the flat schema names, never codes
 		loc.City = r.flatCity
 		if loc.City != "" && loc.Country != "" {
 			loc.CityID = flatCityID(loc.Country, loc.City)

@@ -3,11 +3,7 @@
 // types; the router compiles a validated Config into the tables the query path reads.
 package model
 
-import (
-	"encoding/json"
-	"fmt"
-	"time"
-)
+import "github.com/georoute/appliance/plugin/healthprobe/check"
 
 // Config is everything the config file holds.
 type Config struct {
@@ -26,10 +22,10 @@ type Defaults struct {
 
 // Edge is a place that serves traffic.
 type Edge struct {
-	Addresses []string `json:"addresses" mapstructure:"addresses"`
-	Location  Location `json:"location,omitempty" mapstructure:"location"`
-	Weight    *int     `json:"weight,omitempty" mapstructure:"weight"`
-	Checks    []Check  `json:"checks,omitempty" mapstructure:"checks"`
+	Addresses []string     `json:"addresses" mapstructure:"addresses"`
+	Location  Location     `json:"location,omitempty" mapstructure:"location"`
+	Weight    *int         `json:"weight,omitempty" mapstructure:"weight"`
+	Checks    []check.Spec `json:"checks,omitempty" mapstructure:"checks"`
 	// Override forces the edge's health: "" or "auto" (the checks decide), "up", "down" (drain).
 	Override string `json:"override,omitempty" mapstructure:"override"`
 	// HealthRule combines the checks: "all" (default), "any", or "N" (at least N pass).
@@ -43,36 +39,6 @@ type Location struct {
 	Country     string   `json:"country,omitempty" mapstructure:"country"`
 	Continent   string   `json:"continent,omitempty" mapstructure:"continent"`
 	Subdivision string   `json:"subdivision,omitempty" mapstructure:"subdivision"`
-}
-
-// Check is one health check of an edge; the healthprobe plugin runs it.
-type Check struct {
-	Type     string   `json:"type" mapstructure:"type"`
-	Interval Duration `json:"interval,omitempty" mapstructure:"interval"`
-	Timeout  Duration `json:"timeout,omitempty" mapstructure:"timeout"`
-	Rise     int      `json:"rise,omitempty" mapstructure:"rise"`
-	Fall     int      `json:"fall,omitempty" mapstructure:"fall"`
-
-	// icmp: the address to ping (default: the edge's first address).
-	Target string `json:"target,omitempty" mapstructure:"target"`
-	// tcp: host:port to connect to.
-	Address string `json:"address,omitempty" mapstructure:"address"`
-	// http, https.
-	URL             string            `json:"url,omitempty" mapstructure:"url"`
-	Method          string            `json:"method,omitempty" mapstructure:"method"`
-	ExpectStatus    []string          `json:"expect_status,omitempty" mapstructure:"expect_status"`
-	ExpectBody      string            `json:"expect_body,omitempty" mapstructure:"expect_body"`
-	ExpectBodyRegex string            `json:"expect_body_regex,omitempty" mapstructure:"expect_body_regex"`
-	Headers         map[string]string `json:"headers,omitempty" mapstructure:"headers"`
-	TLSSkipVerify   bool              `json:"tls_skip_verify,omitempty" mapstructure:"tls_skip_verify"`
-	ServerName      string            `json:"server_name,omitempty" mapstructure:"server_name"`
-	// dns.
-	Server       string `json:"server,omitempty" mapstructure:"server"`
-	QName        string `json:"qname,omitempty" mapstructure:"qname"`
-	QType        string `json:"qtype,omitempty" mapstructure:"qtype"`
-	ExpectRcode  string `json:"expect_rcode,omitempty" mapstructure:"expect_rcode"`
-	ExpectAnswer string `json:"expect_answer,omitempty" mapstructure:"expect_answer"`
-	Transport    string `json:"transport,omitempty" mapstructure:"transport"`
 }
 
 // Pool is a set of edges (or other pools) with a routing policy.
@@ -135,45 +101,7 @@ type RTT struct {
 }
 
 // Duration is a time.Duration written as "2s", "500ms" (a bare number is seconds).
-type Duration time.Duration
-
-// D returns d as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
-
-// MarshalJSON writes d as a Go duration string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON reads "2s" or a number of seconds.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	p, err := ParseDuration(v)
-	if err != nil {
-		return err
-	}
-	*d = p
-	return nil
-}
+type Duration = check.Duration
 
 // ParseDuration reads a duration from a string ("1m30s") or a number of seconds.
-func ParseDuration(v any) (Duration, error) {
-	switch x := v.(type) {
-	case string:
-		t, err := time.ParseDuration(x)
-		if err != nil {
-			return 0, fmt.Errorf("%q is not a duration (write it like \"2s\" or \"500ms\")", x)
-		}
-		return Duration(t), nil
-	case float64:
-		return Duration(x * float64(time.Second)), nil
-	case int:
-		return Duration(time.Duration(x) * time.Second), nil
-	case int64:
-		return Duration(time.Duration(x) * time.Second), nil
-	case nil:
-		return 0, nil
-	}
-	return 0, fmt.Errorf("%v is not a duration", v)
-}
+var ParseDuration = check.ParseDuration

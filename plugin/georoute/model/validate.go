@@ -66,7 +66,7 @@ func (e *Edge) Normalize() {
 	e.Override = strings.ToLower(e.Override)
 	e.HealthRule = strings.ToLower(e.HealthRule)
 	for i := range e.Checks {
-		e.Checks[i].Type = strings.ToLower(e.Checks[i].Type)
+		e.Checks[i].Normalize()
 	}
 }
 
@@ -227,27 +227,11 @@ func (e *Edge) validate(path, id string, es *Errors) {
 		}
 	}
 	for i := range e.Checks {
-		if err := CheckValidator(&e.Checks[i]); err != nil {
-			f := fmt.Sprintf("%s[%d]", at("checks"), i)
-			if fe, ok := err.(*FieldError); ok {
-				es.add(fe.Code, join(f, fe.Field), "%s", fe.Message)
-			} else {
-				es.add(CodeInvalid, f, "%s", err.Error())
-			}
+		f := fmt.Sprintf("%s[%d]", at("checks"), i)
+		for _, fe := range e.Checks[i].Validate() {
+			es.add(CodeInvalid, join(f, fe.Field), "%s", fe.Message)
 		}
 	}
-}
-
-// CheckValidator checks one health check. The healthprobe plugin, which knows the probers, sets
-// it; until then only the type is looked at.
-var CheckValidator = func(c *Check) error {
-	switch c.Type {
-	case "icmp", "tcp", "http", "https", "dns":
-		return nil
-	case "":
-		return &FieldError{Code: CodeMissing, Field: "type", Message: "a check needs a type (icmp, tcp, http, https, dns)"}
-	}
-	return &FieldError{Code: CodeInvalid, Field: "type", Message: sprintf("%q is not a check type (icmp, tcp, http, https, dns)", c.Type)}
 }
 
 // Validate checks one normalized pool on its own; hasEdge and hasPool say which ids exist.

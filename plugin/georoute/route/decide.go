@@ -2,6 +2,7 @@ package route
 
 import (
 	"math"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 
@@ -34,8 +35,10 @@ var AllUp Health = allUp{}
 // Env is what a decision reads besides the table: health and the RTT matrix.
 type Env struct {
 	Health Health      // nil: all up
-	RTT    *rtt.Matrix // nil: nothing measured
+	RTT    *rtt.Matrix // nil: nothing measured; distance alone
 }
+
+func (env *Env) up(e *Edge) bool { return env.Health == nil || env.Health.Up(e) }
 
 // Client is the asking client: the address the decision is for (EDNS Client Subnet or source)
 // and what GeoIP says of it.
@@ -75,7 +78,7 @@ func (c *Client) lookRTT(m *rtt.Matrix) {
 	c.profile = m.Profile(c.info())
 }
 
-// rttTo returns the RTT figure for edge e and where it came from; ms is +Inf when nothing is known.
+// rttTo returns the RTT figure for edge e and where it came from; +Inf when nothing is known.
 func (c *Client) rttTo(env *Env, e *Edge) (float64, rtt.Source) {
 	c.lookRTT(env.RTT)
 	if c.row != nil {
@@ -93,13 +96,21 @@ func (c *Client) rttTo(env *Env, e *Edge) (float64, rtt.Source) {
 	return math.Inf(1), rtt.None
 }
 
+// distanceTo is the great-circle distance to e in km; +Inf when either has no location.
+func (c *Client) distanceTo(e *Edge) float64 {
+	if l := c.Geo.Loc; l != nil && l.HasPoint && e.HasPoint {
+		return geo.DistanceKm(l.Point, e.Point)
+	}
+	return math.Inf(1)
+}
+
 // Outcome is what kind of answer a decision gives.
 type Outcome uint8
 
 // The outcomes.
 const (
 	Answer   Outcome = iota // Edges holds the answer
-	NoData                  // no edge has an address of the family, or all down with when_all_down none
+	NoData                  // nothing to answer: no edge of the family, no geo rule, or all down with when_all_down none
 	Servfail                // all down with when_all_down servfail
 )
 
@@ -112,45 +123,56 @@ type Decision struct {
 	FailOpen bool // every candidate was down and the pool answered anyway
 	Trace    *Trace
 
-	cands []scored
+	buf     []*Edge  // ranked edge lists of the pools evaluated, by range
+	members []member // members being ranked, a stack across nested pools
+}
+
+// member is one member of a pool being ranked: its ranked edges are buf[lo:hi].
+type member struct {
+	lo, hi int
+	score  float64
+	up     bool
+	order  int
+	src    rtt.Source
+	m      *Member
 }
 
 // Trace records how a decision was made, for explain. Filled only when Decision.Trace is set.
 type Trace struct {
-	Pool       string
-	Policy     string
-	Candidates []CandidateTrace
+	Steps []Step
 }
 
-// CandidateTrace is one candidate edge in a decision.
-type CandidateTrace struct {
-	Edge   string
+// Step is one pool evaluated, nested pools after the pool that holds them.
+type Step struct {
+	Depth   int
+	Pool    string
+	Policy  string
+	Rule    string // geo, cidr, asn: the rule used
+	Healthy bool
+	Members []TraceMember
+}
+
+// TraceMember is one member of a pool in a trace, in the pool's order.
+type TraceMember struct {
+	Name   string // "edge fra1", "pool eu"
 	Up     bool
-	Millis float64
-	Source string
-	Chosen bool
-}
-
-type scored struct {
-	edge   *Edge
-	millis float64
-	source rtt.Source
-	up     bool
-	order  int
+	Score  float64 // in Unit; +Inf when unknown
+	Unit   string
+	Source string // latency: where the figure came from
 }
 
 // Reset empties d for reuse, keeping its buffers.
 func (d *Decision) Reset() {
-	d.Edges = d.Edges[:0]
-	d.cands = d.cands[:0]
+	d.Edges, d.buf, d.members = d.Edges[:0], d.buf[:0], d.members[:0]
 	d.Outcome, d.TTL, d.Scope, d.FailOpen, d.Trace = Answer, 0, 0, false, nil
 }
 
+// maxDepth bounds pool nesting; cycles are rejected at load, this only guards the recursion.
+const maxDepth = 16
+
 // Decide picks the edges that answer b for client c in family f. b must be routed.
 func Decide(b *Binding, f Family, c *Client, env *Env, d *Decision) {
-	if env.Health == nil {
-		env.Health = AllUp
-	}
+	ev := evaluator{c: c, env: env, f: f, d: d}
 	d.TTL = b.TTL
 	if b.Edge != nil {
 		// A pinned name follows its edge, up or not: there is nowhere else to send its clients.
@@ -160,74 +182,200 @@ func Decide(b *Binding, f Family, c *Client, env *Env, d *Decision) {
 		}
 		d.Edges = append(d.Edges, b.Edge)
 		if d.Trace != nil {
-			d.Trace.Policy = "pinned"
-			d.Trace.Candidates = append(d.Trace.Candidates, CandidateTrace{Edge: b.Edge.ID, Up: env.Health.Up(b.Edge), Chosen: true})
+			up := env.up(b.Edge)
+			d.Trace.Steps = append(d.Trace.Steps, Step{Pool: "(pinned)", Policy: "pinned", Healthy: up,
+				Members: []TraceMember{{Name: "edge " + b.Edge.ID, Up: up}}})
 		}
 		return
 	}
 	p := b.Pool
-	if d.Trace != nil {
-		d.Trace.Pool, d.Trace.Policy = p.ID, p.Policy.String()
-	}
-	latency(p, f, c, env, d)
-}
-
-// latency ranks the pool's edges by RTT, measured or estimated, lowest first.
-func latency(p *Pool, f Family, c *Client, env *Env, d *Decision) {
-	healthy := 0
-	for i, m := range p.Members {
-		e := m.Edge
-		if e == nil || len(e.Addrs(f)) == 0 {
-			continue
-		}
-		ms, src := c.rttTo(env, e)
-		up := env.Health.Up(e)
-		if up {
-			healthy++
-		}
-		d.cands = append(d.cands, scored{edge: e, millis: ms, source: src, up: up, order: i})
-	}
-	if len(d.cands) == 0 {
-		d.Outcome = NoData
+	r := ev.pool(p, false, 0)
+	switch {
+	case !r.matched || r.candidates == 0:
+		d.Outcome = NoData // no rule for this client, or no edge with an address of the family
 		return
-	}
-	if healthy == 0 {
+	case !r.healthy:
 		switch p.WhenAllDown {
 		case AnswerNone:
 			d.Outcome = NoData
-			d.traceCandidates()
 			return
 		case AnswerServfail:
 			d.Outcome = Servfail
-			d.traceCandidates()
 			return
 		}
 		d.FailOpen = true
+		r = ev.pool(p, true, 0)
 	}
-	slices.SortStableFunc(d.cands, func(a, b scored) int {
-		if a.up != b.up && !d.FailOpen {
+	n := min(p.Answers, r.hi-r.lo)
+	d.Edges = append(d.Edges, d.buf[r.lo:r.lo+n]...)
+}
+
+// ranked is a pool's evaluation: its edges, best first, are d.buf[lo:hi].
+type ranked struct {
+	lo, hi     int
+	healthy    bool // some candidate is up (or health was ignored)
+	candidates int  // members with an edge of the family
+	matched    bool // false when a ruled pool has no rule for the client
+}
+
+// evaluator evaluates the pools of one decision.
+type evaluator struct {
+	c   *Client
+	env *Env
+	f   Family
+	d   *Decision
+}
+
+// pool ranks p's edges, best first. Without open, only healthy edges are ranked; with open,
+// health is ignored.
+func (ev *evaluator) pool(p *Pool, open bool, depth int) ranked {
+	if depth > maxDepth {
+		return ranked{}
+	}
+	switch p.Policy {
+	case Geo, CIDR, ASN:
+		return ev.ruled(p, open, depth)
+	}
+	return ev.rank(p, p.Policy, p.Members, open, depth, "")
+}
+
+// rank scores members under policy, orders them and flattens their edges.
+func (ev *evaluator) rank(p *Pool, policy Policy, members []Member, open bool, depth int, rule string) ranked {
+	d := ev.d
+	mark := len(d.members)
+	for i := range members {
+		ev.add(p, policy, &members[i], i, open, depth)
+	}
+	ms := d.members[mark:]
+	slices.SortStableFunc(ms, func(a, b member) int {
+		if a.up != b.up {
 			if a.up {
 				return -1
 			}
 			return 1
 		}
 		switch {
-		case a.millis < b.millis:
+		case a.score < b.score:
 			return -1
-		case a.millis > b.millis:
+		case a.score > b.score:
 			return 1
 		}
 		return a.order - b.order
 	})
-	n := p.Answers
-	if !d.FailOpen && healthy < n {
-		n = healthy
+	ev.scope(policy, p, len(ms))
+	if d.Trace != nil {
+		ev.trace(p, policy, ms, open, depth, rule)
 	}
-	for i := 0; i < n && i < len(d.cands); i++ {
-		d.Edges = append(d.Edges, d.cands[i].edge)
+	r := ev.flatten(ms, open)
+	d.members = d.members[:mark]
+	return r
+}
+
+// add scores one member and pushes it on the member stack; members without an edge of the
+// family (or nested pools with nothing to answer) are left out.
+func (ev *evaluator) add(p *Pool, policy Policy, m *Member, order int, open bool, depth int) {
+	d := ev.d
+	mb := member{order: order, m: m, score: math.Inf(1)}
+	if m.Edge != nil {
+		if len(m.Edge.Addrs(ev.f)) == 0 {
+			return
+		}
+		mb.lo = len(d.buf)
+		d.buf = append(d.buf, m.Edge)
+		mb.hi = len(d.buf)
+		mb.up = open || ev.env.up(m.Edge)
+	} else {
+		r := ev.pool(m.Pool, open, depth+1)
+		if !r.matched || r.candidates == 0 {
+			return
+		}
+		mb.lo, mb.hi, mb.up = r.lo, r.hi, r.healthy
 	}
-	d.Scope = latencyScope(c, env)
-	d.traceCandidates()
+	if mb.lo == mb.hi { // a nested pool with nothing healthy: down, nothing to score
+		d.members = append(d.members, mb)
+		return
+	}
+	best := d.buf[mb.lo]
+	switch policy {
+	case Latency, Geo, CIDR, ASN:
+		mb.score, mb.src = ev.c.rttTo(ev.env, best)
+	case Geoproximity:
+		mb.score = ev.c.distanceTo(best) * (1 - float64(m.Bias)/100)
+	case Weighted:
+		mb.score = ev.weightKey(p, m)
+	case Multivalue:
+		mb.score = rand.Float64()
+	case Failover:
+		mb.score = float64(order)
+	}
+	d.members = append(d.members, mb)
+}
+
+// weightKey orders weighted members: weighted rendezvous hashing, -ln(U)/weight, smallest first,
+// picks each member with probability weight/sum and ranks the rest likewise. U is random per
+// query, or a hash of the client's network and the member when the pool is sticky. Members of
+// weight 0 come after all others, in random order: they answer only when the others are down.
+func (ev *evaluator) weightKey(p *Pool, m *Member) float64 {
+	var u float64
+	if p.Sticky {
+		h := mix(uint64(rtt.KeyOf(ev.c.Addr)) ^ m.hash)
+		u = (float64(h>>11) + 1) / (1 << 53)
+	} else {
+		u = 1 - rand.Float64() // (0, 1]
+	}
+	if m.Weight <= 0 {
+		return 1e300 * (1 + u)
+	}
+	return -math.Log(u) / float64(m.Weight)
+}
+
+// mix is splitmix64's finalizer.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+// flatten appends the edges of the ordered members (healthy ones unless open), each edge once,
+// to d.buf and returns their range.
+func (ev *evaluator) flatten(ms []member, open bool) ranked {
+	d := ev.d
+	r := ranked{lo: len(d.buf), candidates: len(ms), matched: true, healthy: open && len(ms) > 0}
+	for _, m := range ms {
+		if !m.up && !open {
+			continue
+		}
+		r.healthy = r.healthy || m.up
+		for j := m.lo; j < m.hi; j++ {
+			if e := d.buf[j]; !slices.Contains(d.buf[r.lo:], e) {
+				d.buf = append(d.buf, e)
+			}
+		}
+	}
+	r.hi = len(d.buf)
+	return r
+}
+
+// scope widens the decision's ECS scope by what policy made the answer depend on.
+func (ev *evaluator) scope(policy Policy, p *Pool, candidates int) {
+	s := 0
+	switch policy {
+	case Latency:
+		if candidates > 1 {
+			s = latencyScope(ev.c, ev.env)
+		}
+	case Geoproximity:
+		if candidates > 1 {
+			s = ev.c.Geo.Bits
+		}
+	case Weighted:
+		if p.Sticky {
+			s = rtt.KeyOf(ev.c.Addr).Bits()
+		}
+	}
+	ev.d.Scope = max(ev.d.Scope, s)
 }
 
 // latencyScope is the prefix length a latency answer depended on: the GeoIP network that placed
@@ -251,12 +399,17 @@ func latencyScope(c *Client, env *Env) int {
 	return scope
 }
 
-func (d *Decision) traceCandidates() {
-	if d.Trace == nil {
-		return
+var units = map[Policy]string{Latency: "ms", Geo: "ms", CIDR: "ms", ASN: "ms", Geoproximity: "km (biased)", Weighted: "weighted key", Multivalue: "random", Failover: "order"}
+
+func (ev *evaluator) trace(p *Pool, policy Policy, ms []member, open bool, depth int, rule string) {
+	st := Step{Depth: depth, Pool: p.ID, Policy: p.Policy.String(), Rule: rule}
+	for _, m := range ms {
+		st.Healthy = st.Healthy || m.up || open
+		tm := TraceMember{Name: m.m.String(), Up: m.up, Score: m.score, Unit: units[policy]}
+		if m.src != rtt.None || policy == Latency {
+			tm.Source = m.src.String()
+		}
+		st.Members = append(st.Members, tm)
 	}
-	for _, s := range d.cands {
-		chosen := slices.Contains(d.Edges, s.edge)
-		d.Trace.Candidates = append(d.Trace.Candidates, CandidateTrace{Edge: s.edge.ID, Up: s.up, Millis: s.millis, Source: s.source.String(), Chosen: chosen})
-	}
+	ev.d.Trace.Steps = append(ev.d.Trace.Steps, st)
 }

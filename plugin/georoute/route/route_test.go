@@ -11,6 +11,7 @@ import (
 	"github.com/georoute/appliance/plugin/georoute/geoip"
 	"github.com/georoute/appliance/plugin/georoute/model"
 	"github.com/georoute/appliance/plugin/georoute/rtt"
+	"github.com/georoute/appliance/plugin/healthprobe/check"
 )
 
 func f(v float64) *float64 { return &v }
@@ -93,8 +94,8 @@ func TestLatency(t *testing.T) {
 		{"down edge skipped", "one", V4, london, health{"fra1": true}, "iad1", Answer, false, 24},
 		{"fewer healthy than asked", "three", V4, london, health{"fra1": true, "sin1": true}, "iad1 syd1", Answer, false, 24},
 		{"all down fails open, ranked", "three", V4, london, health{"fra1": true, "iad1": true, "sin1": true, "syd1": true}, "fra1 iad1 sin1", Answer, true, 24},
-		{"all down, when_all_down none", "none", V4, london, health{"fra1": true, "iad1": true, "sin1": true, "syd1": true}, "", NoData, false, 0},
-		{"all down, when_all_down servfail", "servfail", V4, london, health{"fra1": true, "iad1": true, "sin1": true, "syd1": true}, "", Servfail, false, 0},
+		{"all down, when_all_down none", "none", V4, london, health{"fra1": true, "iad1": true, "sin1": true, "syd1": true}, "", NoData, false, 24},
+		{"all down, when_all_down servfail", "servfail", V4, london, health{"fra1": true, "iad1": true, "sin1": true, "syd1": true}, "", Servfail, false, 24},
 		{"unknown location: pool order", "three", V4, nowhere, nil, "fra1 iad1 sin1", Answer, false, 24},
 	}
 	for _, tc := range tests {
@@ -206,5 +207,42 @@ func BenchmarkDecideLatency(b *testing.B) {
 		d.Reset()
 		c := NewClient(netip.MustParseAddr("81.2.69.1"), geoip.Result{Loc: loc, Bits: 24})
 		Decide(bind, V4, &c, env, &d)
+	}
+}
+
+func TestDetectionBound(t *testing.T) {
+	httpCheck := func(every, timeout time.Duration, fall int) check.Spec {
+		s := check.Spec{Type: "http", URL: "http://127.0.0.1:8080/healthz", Interval: check.Duration(every), Timeout: check.Duration(timeout), Fall: fall}
+		s.Normalize()
+		return s
+	}
+	build := func(c check.Spec, ttl uint32, pin bool) error {
+		e := edge("192.0.2.10", 50, 8)
+		e.Checks = []check.Spec{c}
+		cfg := &model.Config{
+			Edges: map[string]model.Edge{"fra1": e},
+			Pools: map[string]model.Pool{"inner": {Policy: "latency", Edges: []string{"fra1"}}, "web": {Policy: "failover", Members: []model.Member{{Pool: "inner"}}, TTL: ttl}},
+			Names: map[string]model.Name{"www.example.net.": {Pool: "web"}},
+		}
+		if pin {
+			cfg.Names = map[string]model.Name{"pin.example.net.": {Edge: "fra1", TTL: ttl}}
+		}
+		cfg.Normalize()
+		if err := cfg.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Compile(cfg, []string{"example.net."})
+		return err
+	}
+	if err := build(httpCheck(5*time.Second, 2*time.Second, 3), 30, false); err != nil {
+		t.Errorf("5s × 3 + 2s = 17s within a TTL of 30s: %v", err)
+	}
+	err := build(httpCheck(10*time.Second, 2*time.Second, 3), 30, false)
+	want := `names["www.example.net."]: edge fra1 check 0 (http) needs interval 10s × fall 3 + timeout 2s = 32s to notice a dead edge, longer than the TTL of 30s (pool web)`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("bound above the TTL, through a nested pool:\n got %v\nwant %s", err, want)
+	}
+	if err := build(httpCheck(10*time.Second, 2*time.Second, 3), 30, true); err != nil {
+		t.Errorf("a pinned name answers its edge up or not; its TTL is not bound: %v", err)
 	}
 }

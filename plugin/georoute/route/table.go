@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/georoute/appliance/plugin/georoute/geo"
 	"github.com/georoute/appliance/plugin/georoute/model"
@@ -97,7 +99,10 @@ type Pool struct {
 	TTL         uint32
 	WhenAllDown AllDown
 	Sticky      bool
+	Rules       []Rule // geo, cidr, asn
 	Spec        model.Pool
+
+	index rules
 }
 
 // Member is an edge or a nested pool.
@@ -106,6 +111,8 @@ type Member struct {
 	Pool   *Pool
 	Weight int
 	Bias   int
+
+	hash uint64 // identifies the member for sticky weighted pools
 }
 
 // Binding is what one name holds: a routing target, or static records.
@@ -183,14 +190,20 @@ func Compile(cfg *model.Config, zones []string) (*Table, error) {
 		t.poolByID[id] = p
 	}
 	for _, p := range t.Pools {
-		if !Implemented(p.Policy) {
-			return nil, &model.FieldError{Code: model.CodeInvalid, Field: "pools." + p.ID + ".policy", Message: fmt.Sprintf("policy %q is not available yet", p.Spec.Policy)}
-		}
 		for _, m := range p.Spec.Members {
 			p.Members = append(p.Members, t.member(m))
 		}
+		if err := t.compileRules(p); err != nil {
+			return nil, err
+		}
+		if p.Policy == Multivalue && p.Spec.Answers == 0 {
+			p.Answers = MultivalueAnswers
+		}
 	}
 	names, err := compileNames(cfg.Names, zones, t, ttl)
+	if err == nil {
+		err = t.checkDetection(names)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -198,14 +211,15 @@ func Compile(cfg *model.Config, zones []string) (*Table, error) {
 	return t, nil
 }
 
-// Implemented reports whether the router can evaluate policy p.
-func Implemented(p Policy) bool { return p == Latency }
+// MultivalueAnswers is how many edges a multivalue pool answers when it does not say, as Route 53.
+const MultivalueAnswers = 8
 
 func (t *Table) member(m model.Member) Member {
 	out := Member{Bias: m.Bias, Weight: -1}
 	if m.Weight != nil {
 		out.Weight = *m.Weight
 	}
+	out.hash = mix(fnv64("edge:" + m.Edge + "pool:" + m.Pool))
 	if m.Edge != "" {
 		out.Edge = t.edgeByID[m.Edge]
 		if out.Weight < 0 {
@@ -312,4 +326,71 @@ func (m Member) String() string {
 		return "edge " + m.Edge.ID
 	}
 	return "pool " + m.Pool.ID
+}
+
+// checkDetection enforces the detection bound: for every routed name, every check of every edge
+// its pool can answer with must notice a dead edge within the answer's TTL, interval × fall +
+// timeout ≤ TTL. Pinned names are exempt: they answer their edge, up or not.
+func (t *Table) checkDetection(names *Names) error {
+	var es model.Errors
+	names.All(func(b *Binding) bool {
+		if b.Pool == nil {
+			return true
+		}
+		limit := time.Duration(b.TTL) * time.Second
+		for _, e := range b.Pool.reachableEdges() {
+			for i, c := range e.Spec.Checks {
+				bound := c.Interval.D()*time.Duration(c.Fall) + c.Timeout.D()
+				if bound > limit {
+					es = append(es, &model.FieldError{Code: model.CodeInvalid, Field: fmt.Sprintf("names[%q]", b.Name),
+						Message: fmt.Sprintf("edge %s check %d (%s) needs interval %s × fall %d + timeout %s = %s to notice a dead edge, longer than the TTL of %s (pool %s): lower the interval or fall, or raise the pool's ttl",
+							e.ID, i, c.Type, c.Interval.D(), c.Fall, c.Timeout.D(), bound, limit, b.Pool.ID)})
+					return true
+				}
+			}
+		}
+		return true
+	})
+	sort.Slice(es, func(i, j int) bool { return es[i].Field < es[j].Field })
+	return es.Err()
+}
+
+// reachableEdges lists the edges p can answer with, through nested pools, each once.
+func (p *Pool) reachableEdges() []*Edge {
+	var out []*Edge
+	seen := map[*Pool]bool{}
+	var walk func(*Pool)
+	walk = func(p *Pool) {
+		if seen[p] {
+			return
+		}
+		seen[p] = true
+		for _, m := range p.allMembers() {
+			if m.Edge != nil && !slices.Contains(out, m.Edge) {
+				out = append(out, m.Edge)
+			} else if m.Pool != nil {
+				walk(m.Pool)
+			}
+		}
+	}
+	walk(p)
+	return out
+}
+
+// allMembers lists the members of p and of its rules.
+func (p *Pool) allMembers() []Member {
+	out := append([]Member{}, p.Members...)
+	for _, r := range p.Rules {
+		out = append(out, r.Members...)
+	}
+	return out
+}
+
+func fnv64(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
 }

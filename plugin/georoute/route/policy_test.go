@@ -147,9 +147,9 @@ func TestGeo(t *testing.T) {
 
 func TestGeoproximity(t *testing.T) {
 	tb := policyTable(t, map[string]model.Pool{
-		"plain":     {Policy: "geoproximity", Members: []model.Member{{Edge: "fra1"}, {Edge: "iad1"}}},
-		"iadgrows":  {Policy: "geoproximity", Members: []model.Member{{Edge: "fra1"}, {Edge: "iad1", Bias: 60}}},
-		"frashrink": {Policy: "geoproximity", Members: []model.Member{{Edge: "fra1", Bias: -50}, {Edge: "iad1"}}},
+		"plain":      {Policy: "geoproximity", Members: []model.Member{{Edge: "fra1"}, {Edge: "iad1"}}},
+		"iadgrows":   {Policy: "geoproximity", Members: []model.Member{{Edge: "fra1"}, {Edge: "iad1", Bias: 60}}},
+		"frashrink":  {Policy: "geoproximity", Members: []model.Member{{Edge: "fra1", Bias: -50}, {Edge: "iad1"}}},
 		"frashrink2": {Policy: "geoproximity", Members: []model.Member{{Edge: "fra1", Bias: -99}, {Edge: "iad1"}}},
 	})
 	// Reykjavik: Frankfurt 2,400 km, Ashburn 4,600 km.

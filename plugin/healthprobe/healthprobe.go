@@ -5,6 +5,7 @@ package healthprobe
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,13 +26,13 @@ var log = clog.NewWithPlugin(pluginName)
 type HealthProbe struct {
 	Next plugin.Handler
 
-	mu      sync.Mutex // guards edges and the runners' machines; never held by queries
+	mu      sync.Mutex // guards the set of edges (Track, Close); never held by queries or probes
 	edges   map[string]*edgeRun
-	tracked bool
-	pending int // checks of the first Track without a first result
+	tracked atomic.Bool
+	pending atomic.Int64 // checks of the first Track without a first result
 	closed  bool
 
-	table atomic.Pointer[table] // what queries read
+	table atomic.Pointer[table] // what queries read: changes only when the set of edges does
 
 	// onLag, when set, sees every probe's scheduling lag (tests and benchmarks).
 	onLag func(time.Duration)
@@ -46,16 +47,20 @@ func New() *HealthProbe {
 
 // edgeRun is one edge: its checks, their runners and the combined state.
 type edgeRun struct {
-	id       string
+	id    string
+	state atomic.Uint32 // State; written under mu, read by queries
+
+	mu       sync.Mutex // guards what follows and the runners' machines
 	rule     rule
 	override string
 	runners  []*runner
-	state    State
 	reason   string
 	since    time.Time
 	rtt      time.Duration // the latest transport round trip a probe measured
 	rttAt    time.Time
 }
+
+func (er *edgeRun) State() State { return State(er.state.Load()) }
 
 // ServeDNS implements the plugin.Handler interface: it passes every query on.
 func (h *HealthProbe) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
@@ -68,13 +73,14 @@ func (h *HealthProbe) Name() string { return pluginName }
 // Up implements route.Health. An edge the prober does not know (added since the last Track) is
 // up; an edge whose checks have no result yet is not.
 func (h *HealthProbe) Up(e *route.Edge) bool {
-	s, ok := h.table.Load().state[e.ID]
-	return !ok || s == Up
+	er, ok := h.table.Load().edges[e.ID]
+	return !ok || er.State() == Up
 }
 
-// table is the health of every tracked edge, published whole on every change.
+// table maps edge ids to their runs; it is rebuilt only when edges come or go, a state change is
+// one atomic store in the edge's run.
 type table struct {
-	state map[string]State
+	edges map[string]*edgeRun
 }
 
 // Track makes edges the set of edges to probe: checks of new edges start at once, changed checks
@@ -85,8 +91,7 @@ func (h *HealthProbe) Track(edges []*route.Edge) {
 	if h.closed {
 		return
 	}
-	first := !h.tracked
-	h.tracked = true
+	first := !h.tracked.Load()
 	seen := make(map[string]bool, len(edges))
 	for _, e := range edges {
 		seen[e.ID] = true
@@ -95,126 +100,131 @@ func (h *HealthProbe) Track(edges []*route.Edge) {
 			er = &edgeRun{id: e.ID, since: time.Now()}
 			h.edges[e.ID] = er
 		}
-		er.rule, er.override = parseRule(e.Spec.HealthRule), e.Spec.Override
-		addrs := append(append([]netip.Addr{}, e.V4...), e.V6...)
-		var keep []*runner
-		for i, spec := range e.Spec.Checks {
-			c, err := check.Compile(spec, addrs)
-			if err != nil { // the config was validated; this is a bug, not a user error
-				log.Errorf("edge %s check %d: %v", e.ID, i, err)
-				continue
-			}
-			if i < len(er.runners) && er.runners[i].c.Key == c.Key {
-				keep = append(keep, er.runners[i])
-				continue
-			}
-			r := newRunner(er, i, c)
-			if first {
-				r.initial = true
-				h.pending++
-			}
-			keep = append(keep, r)
-			go r.run(h)
-		}
-		for _, old := range er.runners {
-			if !containsRunner(keep, old) {
-				h.stopRunner(old)
-			}
-		}
-		er.runners = keep
-		h.recompute(er)
+		h.trackEdge(er, e, first)
 	}
 	for id, er := range h.edges {
 		if !seen[id] {
+			er.mu.Lock()
 			for _, r := range er.runners {
 				h.stopRunner(r)
 			}
+			er.runners = nil
+			er.mu.Unlock()
 			delete(h.edges, id)
 			edgeUp.DeleteLabelValues(id)
 		}
 	}
-	h.publish()
+	t := &table{edges: make(map[string]*edgeRun, len(h.edges))}
+	for id, er := range h.edges {
+		t.edges[id] = er
+	}
+	h.table.Store(t)
+	h.tracked.Store(true)
 }
 
-func containsRunner(rs []*runner, r *runner) bool {
-	for _, x := range rs {
-		if x == r {
-			return true
+// trackEdge brings one edge's runners in line with its spec.
+func (h *HealthProbe) trackEdge(er *edgeRun, e *route.Edge, first bool) {
+	er.mu.Lock()
+	defer er.mu.Unlock()
+	er.rule, er.override = parseRule(e.Spec.HealthRule), e.Spec.Override
+	addrs := append(append([]netip.Addr{}, e.V4...), e.V6...)
+	var keep []*runner
+	for i, spec := range e.Spec.Checks {
+		c, err := check.Compile(spec, addrs)
+		if err != nil { // the config was validated; this is a bug, not a user error
+			log.Errorf("edge %s check %d: %v", e.ID, i, err)
+			continue
+		}
+		if i < len(er.runners) && er.runners[i].c.Key == c.Key {
+			keep = append(keep, er.runners[i])
+			continue
+		}
+		r := newRunner(er, i, c)
+		if first {
+			r.initial = true
+			h.pending.Add(1)
+		}
+		keep = append(keep, r)
+		go r.run(h)
+	}
+	for _, old := range er.runners {
+		if !slices.Contains(keep, old) {
+			h.stopRunner(old)
 		}
 	}
-	return false
+	er.runners = keep
+	if s, why, changed := er.recompute(); changed {
+		logTransition(er.id, s, why)
+	}
 }
 
-// stopRunner stops r without waiting for its probe in flight; h.mu is held.
+// stopRunner stops r without waiting for its probe in flight; r.edge.mu is held.
 func (h *HealthProbe) stopRunner(r *runner) {
 	r.cancel()
 	if r.initial && !r.seen {
-		h.pending--
+		h.pending.Add(-1)
 	}
+	r.seen = true
 	checkUp.DeleteLabelValues(r.edge.id, r.label)
 }
 
 // record folds one probe result in; runners call it after every probe.
 func (h *HealthProbe) record(r *runner, res Result) {
 	observeProbe(r, res)
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	er := r.edge
+	er.mu.Lock()
 	if r.ctx.Err() != nil {
+		er.mu.Unlock()
 		return // stopped while probing
 	}
 	r.last, r.lastAt = res, time.Now()
 	if res.RTT > 0 {
-		r.edge.rtt, r.edge.rttAt = res.RTT, r.lastAt
+		er.rtt, er.rttAt = res.RTT, r.lastAt
 	}
 	if r.initial && !r.seen {
-		h.pending--
+		h.pending.Add(-1)
 	}
 	r.seen = true
 	if !r.m.observe(res.OK, r.c.Rise, r.c.Fall) {
+		er.mu.Unlock()
 		return
 	}
-	transitions.WithLabelValues(r.edge.id, r.label, r.m.state.String()).Inc()
-	checkUp.WithLabelValues(r.edge.id, r.label).Set(b2f(r.m.state == Up))
-	if h.recompute(r.edge) {
-		h.publish()
+	to := r.m.state
+	s, why, changed := er.recompute()
+	er.mu.Unlock()
+
+	transitions.WithLabelValues(er.id, r.label, to.String()).Inc()
+	checkUp.WithLabelValues(er.id, r.label).Set(b2f(to == Up))
+	if changed {
+		logTransition(er.id, s, why)
 	}
 }
 
-// recompute derives an edge's state from its checks and reports whether it changed.
-func (h *HealthProbe) recompute(er *edgeRun) bool {
+// recompute derives the edge's state from its checks; er.mu is held.
+func (er *edgeRun) recompute() (State, string, bool) {
 	states := make([]State, len(er.runners))
 	for i, r := range er.runners {
 		states[i] = r.m.state
 	}
 	s, why := edgeState(states, er.rule, er.override)
 	er.reason = why
-	if s == er.state {
-		return false
+	old := er.State()
+	if s == old {
+		return s, why, false
 	}
-	if er.state != Unknown || s == Down {
-		log.Infof("edge %s is %s: %s", er.id, s, why)
-	}
-	er.state, er.since = s, time.Now()
+	er.since = time.Now()
+	er.state.Store(uint32(s))
 	edgeUp.WithLabelValues(er.id).Set(b2f(s == Up))
-	return true
+	return s, why, old != Unknown || s == Down
 }
 
-// publish builds the table queries read; h.mu is held.
-func (h *HealthProbe) publish() {
-	t := &table{state: make(map[string]State, len(h.edges))}
-	for id, er := range h.edges {
-		t.state[id] = er.state
-	}
-	h.table.Store(t)
+func logTransition(id string, s State, why string) {
+	log.Infof("edge %s is %s: %s", id, s, why)
 }
 
 // Ready implements the ready.Readiness interface: ready once every check known at start has a
 // first result, so that the first answers already reflect health.
-func (h *HealthProbe) Ready() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.tracked && h.pending <= 0
-}
+func (h *HealthProbe) Ready() bool { return h.tracked.Load() && h.pending.Load() <= 0 }
 
 // Close stops every check.
 func (h *HealthProbe) Close() {
@@ -222,9 +232,11 @@ func (h *HealthProbe) Close() {
 	defer h.mu.Unlock()
 	h.closed = true
 	for _, er := range h.edges {
+		er.mu.Lock()
 		for _, r := range er.runners {
 			h.stopRunner(r)
 		}
+		er.mu.Unlock()
 	}
 }
 

@@ -55,7 +55,9 @@ func runners(h *HealthProbe) int {
 	defer h.mu.Unlock()
 	n := 0
 	for _, er := range h.edges {
+		er.mu.Lock()
 		n += len(er.runners)
+		er.mu.Unlock()
 	}
 	return n
 }
@@ -78,7 +80,12 @@ func TestTrackLifecycle(t *testing.T) {
 		t.Fatalf("up=%v down=%v after the first results", h.Up(up), h.Up(down))
 	}
 	h.mu.Lock()
-	rtt := h.edges["up"].rtt
+	er := h.edges["up"]
+	h.mu.Unlock()
+	er.mu.Lock()
+	rtt := er.rtt
+	er.mu.Unlock()
+	h.mu.Lock()
 	h.mu.Unlock()
 	if rtt <= 0 {
 		t.Error("a TCP probe recorded no round-trip time")
@@ -128,6 +135,21 @@ func TestReadyWaitsForEveryCheck(t *testing.T) {
 	eventually(t, "ready", h.Ready)
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("ready after %s: the first probes waited for their 30 s interval", took)
+	}
+	h.Close()
+}
+
+func TestStatus(t *testing.T) {
+	h := New()
+	e := tcpEdge("fra1", nowhere(t), 100*time.Millisecond)
+	h.Track([]*route.Edge{e})
+	eventually(t, "a result", h.Ready)
+	st, ok := h.Status("fra1")
+	if !ok || st.State != "down" || len(st.Checks) != 1 || st.Checks[0].Reason != "refused" || st.Checks[0].Check != "0:tcp" {
+		t.Errorf("status %+v", st)
+	}
+	if _, ok := h.Status("nope"); ok {
+		t.Error("status of an untracked edge")
 	}
 	h.Close()
 }

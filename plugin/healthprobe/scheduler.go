@@ -19,7 +19,7 @@ type runner struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	// guarded by HealthProbe.mu
+	// guarded by edge.mu
 	m       machine
 	last    Result
 	lastAt  time.Time

@@ -135,7 +135,7 @@ func BenchmarkScheduler(b *testing.B) {
 
 		down := 0
 		for _, er := range h.edges {
-			if er.state != Up {
+			if er.State() != Up {
 				down++
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/coredns/coredns/request"
 	"github.com/georoute/appliance/plugin/georoute/route"
 	"github.com/georoute/appliance/plugin/georoute/rtt"
+	"github.com/georoute/appliance/plugin/georoute/store"
 	"github.com/miekg/dns"
 )
 
@@ -28,42 +29,97 @@ type GeoRoute struct {
 	Next plugin.Handler
 	Fall fall.F
 
-	in      inputs
-	store   *rtt.Store
-	state   atomic.Pointer[state]
-	healthy atomic.Pointer[route.Health]
+	in        inputs
+	storePath string
+	apiConf   *apiConfig
+	rtts      *rtt.Store
+	names     *route.Names          // every name: config file and API; queries read it lock-free
+	state     atomic.Pointer[state] // zones, edges and pools, RTT matrix, GeoIP
+	healthy   atomic.Pointer[route.Health]
 
-	reloadMu sync.Mutex // one rebuild at a time
-	prober   Prober     // healthprobe, when the server block has it
+	writeMu  sync.Mutex // one writer at a time: file reloads, the committer, the matrix refresh
+	api      objects    // edges, pools and overrides set through the API
+	cfgNames map[string]*route.Binding
+	prober   Prober      // healthprobe, when the server block has it
+	db       store.Store // nil without a store
+	commits  chan *writeReq
+	stopping chan struct{}
 }
 
-// New returns a GeoRoute that reads in; Load must succeed before it serves.
 func newGeoRoute(in inputs) *GeoRoute {
-	return &GeoRoute{in: in, store: rtt.NewStore()}
+	return &GeoRoute{in: in, rtts: rtt.NewStore(), names: route.NewNames(), api: newObjects(),
+		commits: make(chan *writeReq, 1024), stopping: make(chan struct{})}
 }
 
-// Load builds the state from the files and publishes it. On error the previous state keeps serving.
-func (g *GeoRoute) Load() error {
-	g.reloadMu.Lock()
-	defer g.reloadMu.Unlock()
-	st, err := build(g.in, g.store, g.state.Load())
+// open loads everything at startup: the store's edges, pools and overrides, the files, then the
+// store's names, which are bound against what the files and the store define together.
+func (g *GeoRoute) open() error {
+	g.writeMu.Lock()
+	defer g.writeMu.Unlock()
+	if g.storePath != "" {
+		db, err := store.OpenBolt(g.storePath)
+		if err != nil {
+			return err
+		}
+		g.db = db
+		if err := g.loadStore(); err != nil {
+			db.Close()
+			return err
+		}
+	}
+	f, err := readFiles(g.in, nil)
 	if err != nil {
-		reloaded(false)
 		return err
 	}
-	publish(st)
-	if g.prober != nil {
-		// Checks start before the state that names their edges is served: a new edge is
-		// unknown (not up) rather than unchecked.
-		g.prober.Track(st.table.Edges)
+	c, err := g.compile(f, g.api)
+	if err != nil {
+		return err
 	}
-	g.state.Store(st)
+	g.publish(c)
 	reloaded(true)
+	if g.db != nil {
+		return g.loadNames()
+	}
 	return nil
 }
 
+// Load reads the files again and publishes what they say merged with the API's objects. On
+// error the previous state keeps serving.
+func (g *GeoRoute) Load() error {
+	g.writeMu.Lock()
+	defer g.writeMu.Unlock()
+	var prev *files
+	if st := g.state.Load(); st != nil {
+		prev = st.files
+	}
+	f, err := readFiles(g.in, prev)
+	if err == nil {
+		var c *compiled
+		if c, err = g.compile(f, g.api); err == nil {
+			g.publish(c)
+		}
+	}
+	reloaded(err == nil)
+	return err
+}
+
+// refreshMatrix recompiles the RTT matrix when measurements came in since it was compiled.
+func (g *GeoRoute) refreshMatrix() {
+	g.writeMu.Lock()
+	defer g.writeMu.Unlock()
+	st := g.state.Load()
+	gen := g.rtts.Generation()
+	if st == nil || gen == st.rttGen {
+		return
+	}
+	n := *st
+	n.matrix, n.rttGen = compileMatrix(st.files, st.table, g.rtts), gen
+	g.state.Store(&n)
+	objectsServed.WithLabelValues("rtt_networks").Set(float64(n.matrix.Networks()))
+}
+
 // Prober is what georoute needs of the healthprobe plugin: it reads edge health from it on
-// every query, and tells it which edges to probe whenever the config changes.
+// every query, and tells it which edges to probe whenever they change.
 type Prober interface {
 	route.Health
 	Track(edges []*route.Edge)
@@ -71,8 +127,8 @@ type Prober interface {
 
 // attach makes p the source of edge health and has it probe the edges now served.
 func (g *GeoRoute) attach(p Prober) {
-	g.reloadMu.Lock()
-	defer g.reloadMu.Unlock()
+	g.writeMu.Lock()
+	defer g.writeMu.Unlock()
 	g.prober = p
 	if st := g.state.Load(); st != nil {
 		p.Track(st.table.Edges)

@@ -39,6 +39,7 @@ type query struct {
 	depth  int // CNAME steps followed
 	d      route.Decision
 	trace  *route.Trace
+	bound  *route.Binding // the binding that answered, for explain
 }
 
 var queryPool = sync.Pool{New: func() any { return new(query) }}
@@ -57,7 +58,7 @@ func (q *query) resolve(qname string, owner string) result {
 		return result{rcode: dns.RcodeRefused}
 	}
 	z := q.st.zones[origin]
-	names := q.st.table.Names
+	names := q.g.names
 
 	if q.belowCut(qname, origin) {
 		return q.zoneLookup(z, qname)
@@ -108,6 +109,7 @@ func (q *query) resolve(qname string, owner string) result {
 // fromBinding answers from a binding owned by qname or, for a wildcard, covering it. The zone
 // file answers the types the binding lacks when it has data for the binding's name too.
 func (q *query) fromBinding(b *route.Binding, z *file.Zone, qname, owner, bound string) result {
+	q.bound = b
 	switch {
 	case q.qtype == dns.TypeANY:
 		return q.hinfo(z, owner)
@@ -135,8 +137,8 @@ func (q *query) routed(b *route.Binding, z *file.Zone, owner string) result {
 	d := &q.d
 	d.Reset()
 	d.Trace = q.trace
-	route.Decide(b, fam, &q.client, &route.Env{Health: q.g.health(), RTT: q.st.matrix}, d)
-	q.st.counters.decided(b, d)
+	route.Decide(q.st.table, b, fam, &q.client, &route.Env{Health: q.g.health(), RTT: q.st.matrix}, d)
+	q.st.counters.decided(q.st.table, b, d)
 	// Whatever the outcome, it may hold only for clients like this one (a geo pool's NODATA for
 	// a country without a rule): the reply's scope says so.
 	q.scope = max(q.scope, d.Scope)

@@ -23,6 +23,33 @@ var (
 		Name:      "outcomes_total",
 		Help:      "Routing decisions by pool and outcome: answer, fail_open, nodata, servfail.",
 	}, []string{"pool", "outcome"})
+	apiRequests = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "api_requests_total",
+		Help:      "API requests by route and status code.",
+	}, []string{"route", "code"})
+	apiDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "api_request_duration_seconds",
+		Help:      "API request durations by route.",
+		Buckets:   plugin.TimeBuckets,
+	}, []string{"route"})
+	commitDuration = promauto.NewHistogram(prometheus.HistogramOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "store_commit_duration_seconds",
+		Help:      "Durations of store commits (one transaction, fsync included).",
+		Buckets:   plugin.TimeBuckets,
+	})
+	commitOps = promauto.NewHistogram(prometheus.HistogramOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "store_commit_changes",
+		Help:      "Changes per store commit: concurrent writes share one commit.",
+		Buckets:   []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096},
+	})
 	reloadsTotal = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: pluginName,
@@ -35,7 +62,7 @@ var (
 		Name:      "last_reload_timestamp_seconds",
 		Help:      "When the state now serving was loaded.",
 	})
-	objects = promauto.NewGaugeVec(prometheus.GaugeOpts{
+	objectsServed = promauto.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: pluginName,
 		Name:      "objects",
@@ -68,20 +95,24 @@ func publish(st *state) {
 		answers: make([]atomic.Pointer[prometheus.Counter], pools*edges),
 		outcome: make([]atomic.Pointer[prometheus.Counter], pools*4),
 	}
-	objects.WithLabelValues("zones").Set(float64(len(st.zones)))
-	objects.WithLabelValues("edges").Set(float64(len(st.table.Edges)))
-	objects.WithLabelValues("pools").Set(float64(len(st.table.Pools)))
-	objects.WithLabelValues("names").Set(float64(st.table.Names.Len()))
-	objects.WithLabelValues("rtt_networks").Set(float64(st.matrix.Networks()))
+}
+
+// objectsGauge sets the gauges that describe what st and the names serve.
+func objectsGauge(st *state, names int) {
+	objectsServed.WithLabelValues("zones").Set(float64(len(st.zones)))
+	objectsServed.WithLabelValues("edges").Set(float64(len(st.table.Edges)))
+	objectsServed.WithLabelValues("pools").Set(float64(len(st.table.Pools)))
+	objectsServed.WithLabelValues("names").Set(float64(names))
+	objectsServed.WithLabelValues("rtt_networks").Set(float64(st.matrix.Networks()))
 }
 
 var outcomeNames = [...]string{"answer", "fail_open", "nodata", "servfail"}
 
 // decided counts one routing decision.
-func (c *counterCache) decided(b *route.Binding, d *route.Decision) {
+func (c *counterCache) decided(t *route.Table, b *route.Binding, d *route.Decision) {
 	row, pool := 0, ""
-	if b.Pool != nil {
-		row, pool = b.Pool.Index+1, b.Pool.ID
+	if p := t.Pool(b.Pool); p != nil {
+		row, pool = p.Index+1, p.ID
 	}
 	outcome := 0
 	switch {

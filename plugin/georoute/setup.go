@@ -1,13 +1,18 @@
 package georoute
 
 import (
+	"net"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
+	"github.com/georoute/appliance/plugin/georoute/api"
 )
 
 func init() { plugin.Register(pluginName, setup) }
@@ -20,12 +25,16 @@ func setup(c *caddy.Controller) error {
 	if err != nil {
 		return plugin.Error(pluginName, err)
 	}
-	// Load now: a bad zone, config or database stops the server from starting.
-	if err := g.Load(); err != nil {
+	// Load now: a bad zone, config, database or store stops the server from starting.
+	if err := g.open(); err != nil {
+		if g.db != nil {
+			g.db.Close()
+		}
 		return plugin.Error(pluginName, err)
 	}
 	stop := make(chan struct{})
 	var once sync.Once
+	bg := &background{}
 	c.OnStartup(func() error {
 		if p, ok := dnsserver.GetConfig(c).Handler("healthprobe").(Prober); ok {
 			g.attach(p)
@@ -33,11 +42,18 @@ func setup(c *caddy.Controller) error {
 		if every > 0 {
 			go g.watch(every, stop)
 		}
+		if err := g.startBackground(bg); err != nil {
+			return plugin.Error(pluginName, err)
+		}
 		return nil
 	})
+	// A Corefile reload starts a new instance before this one stops: the store file and the API
+	// address must be free for it.
+	c.OnRestart(func() error { return g.stopBackground(bg) })
+	c.OnRestartFailed(func() error { return g.startBackground(bg) })
 	c.OnShutdown(func() error {
 		once.Do(func() { close(stop) })
-		return nil
+		return g.stopBackground(bg)
 	})
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		g.Next = next
@@ -50,6 +66,12 @@ func parse(c *caddy.Controller) (*GeoRoute, time.Duration, error) {
 	var in inputs
 	every := defaultReload
 	g := newGeoRoute(in)
+	apiConf := func() *apiConfig {
+		if g.apiConf == nil {
+			g.apiConf = &apiConfig{}
+		}
+		return g.apiConf
+	}
 	root := dnsserver.GetConfig(c).Root
 	abs := func(p string) string {
 		if root != "" && !filepath.IsAbs(p) {
@@ -102,6 +124,67 @@ func parse(c *caddy.Controller) (*GeoRoute, time.Duration, error) {
 				every = d
 			case "fallthrough":
 				g.Fall.SetZonesFromArgs(c.RemainingArgs())
+			case "store":
+				args := c.RemainingArgs()
+				if len(args) != 1 {
+					return nil, 0, c.Errf("store takes one file, got %d", len(args))
+				}
+				g.storePath = abs(args[0])
+			case "api":
+				args := c.RemainingArgs()
+				if len(args) != 1 {
+					return nil, 0, c.Errf("api takes one address (127.0.0.1:8053), got %d", len(args))
+				}
+				if _, _, err := net.SplitHostPort(args[0]); err != nil {
+					return nil, 0, c.Errf("api %q is not host:port: %v", args[0], err)
+				}
+				apiConf().addr = args[0]
+			case "api_token":
+				args := c.RemainingArgs()
+				if len(args) < 2 {
+					return nil, 0, c.Errf("api_token takes env:VARIABLE SCOPE [ZONES...]")
+				}
+				name, ok := strings.CutPrefix(args[0], "env:")
+				if !ok || name == "" {
+					return nil, 0, c.Errf("api_token %q: name an environment variable as env:VARIABLE (tokens do not belong in a Corefile)", args[0])
+				}
+				scope, err := api.ParseScope(args[1])
+				if err != nil {
+					return nil, 0, c.Errf("api_token: %v", err)
+				}
+				t, err := tokenFromEnv(name, scope, args[2:])
+				if err != nil {
+					return nil, 0, c.Err(err.Error())
+				}
+				apiConf().tokens = append(apiConf().tokens, t)
+			case "api_tokens":
+				args := c.RemainingArgs()
+				if len(args) != 1 {
+					return nil, 0, c.Errf("api_tokens takes one file")
+				}
+				fh, err := os.Open(abs(args[0]))
+				if err != nil {
+					return nil, 0, c.Errf("api_tokens: %v", err)
+				}
+				ts, err := api.ReadTokens(fh, args[0])
+				fh.Close()
+				if err != nil {
+					return nil, 0, c.Errf("api_tokens: %v", err)
+				}
+				apiConf().tokens = append(apiConf().tokens, ts...)
+			case "api_tls":
+				args := c.RemainingArgs()
+				if len(args) != 2 {
+					return nil, 0, c.Errf("api_tls takes CERT KEY")
+				}
+				apiConf().certFile, apiConf().keyFile = abs(args[0]), abs(args[1])
+			case "api_max_body":
+				args := c.RemainingArgs()
+				n, err := strconv.ParseInt(strings.TrimSuffix(strings.ToUpper(strings.Join(args, "")), "B"), 10, 64)
+				if len(args) != 1 || err != nil || n < 1024 {
+					return nil, 0, c.Errf("api_max_body takes a number of bytes, at least 1024")
+				}
+				apiConf().maxBody = n
 			default:
 				return nil, 0, c.Errf("unknown property '%s'", prop)
 			}
@@ -109,6 +192,16 @@ func parse(c *caddy.Controller) (*GeoRoute, time.Duration, error) {
 	}
 	if len(in.zones) == 0 {
 		return nil, 0, c.Err("georoute needs 'zones' (zone files or a folder of ORIGIN.zone files)")
+	}
+	if a := g.apiConf; a != nil {
+		switch {
+		case a.addr == "":
+			return nil, 0, c.Err("api_token, api_tokens and api_tls need 'api ADDRESS'")
+		case len(a.tokens) == 0:
+			return nil, 0, c.Err("the API does not start without a token: add 'api_token env:GEOROUTE_API_TOKEN write' (and set it) or 'api_tokens FILE'")
+		case g.storePath == "":
+			return nil, 0, c.Err("the API needs 'store FILE': a write is acknowledged only once it is on disk")
+		}
 	}
 	g.in = in
 	return g, every, nil
@@ -127,7 +220,7 @@ func (g *GeoRoute) watch(every time.Duration, stop <-chan struct{}) {
 		case <-t.C:
 		}
 		st := g.state.Load()
-		if st == nil || !st.changed() {
+		if st == nil || !st.files.changed() {
 			continue
 		}
 		now := make(map[string]stamp, len(st.stamps))
@@ -139,13 +232,13 @@ func (g *GeoRoute) watch(every time.Duration, stop <-chan struct{}) {
 		}
 		if err := g.Load(); err != nil {
 			failed = now
-			log.Errorf("reload failed, still serving what was loaded at %s: %v", st.built.Format(time.RFC3339), err)
+			log.Errorf("reload failed, still serving what was loaded at %s: %v", st.read.Format(time.RFC3339), err)
 			continue
 		}
 		failed = nil
 		nst := g.state.Load()
 		log.Infof("reloaded: %d zones, %d edges, %d pools, %d names, %d measured networks",
-			len(nst.zones), len(nst.table.Edges), len(nst.table.Pools), nst.table.Names.Len(), nst.matrix.Networks())
+			len(nst.zones), len(nst.table.Edges), len(nst.table.Pools), g.names.Len(), nst.matrix.Networks())
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -21,28 +22,39 @@ import (
 	"github.com/miekg/dns"
 )
 
-// state is everything the query path reads, built from the files and published as a whole.
+// files is what the files say: zones, the config file, RTT files and GeoIP databases. Read at
+// start and again whenever one of them changes.
+type files struct {
+	zones   map[string]*file.Zone
+	origins []string            // zone origins, sorted
+	cuts    map[string]struct{} // delegation points below an apex
+	geo     *geoip.DB
+	cfg     *model.Config // decoded and normalized; validated merged with the API's objects
+	csv     []rtt.Measurement
+	stamps  map[string]stamp
+	read    time.Time
+}
+
+// state is everything the query path reads, published as a whole. Names are not in it: they
+// live in GeoRoute.names, shared from state to state.
 type state struct {
-	zones    map[string]*file.Zone
-	origins  []string            // zone origins, longest first
-	cuts     map[string]struct{} // delegation points below an apex
+	*files
 	table    *route.Table
+	api      objects // the API's objects this table was compiled with (read-only)
 	matrix   *rtt.Matrix
-	geo      *geoip.DB
-	stamps   map[string]stamp
-	built    time.Time
+	rttGen   uint64 // the RTT store's generation the matrix was compiled from
 	counters *counterCache
 }
 
 // zoneOf returns the origin of the zone that holds name (lower case, fully qualified), or "".
 // It walks name's labels from the left, so the first origin found is the longest.
-func (s *state) zoneOf(name string) string {
+func (f *files) zoneOf(name string) string {
 	for off, end := 0, false; !end; off, end = dns.NextLabel(name, off) {
-		if _, ok := s.zones[name[off:]]; ok {
+		if _, ok := f.zones[name[off:]]; ok {
 			return name[off:]
 		}
 	}
-	if _, ok := s.zones["."]; ok {
+	if _, ok := f.zones["."]; ok {
 		return "."
 	}
 	return ""
@@ -62,7 +74,17 @@ func stampOf(path string) stamp {
 	return stamp{size: fi.Size(), mod: fi.ModTime()}
 }
 
-// inputs are the files a state is built from, as the Corefile names them.
+// changed reports whether any file changed since f was read.
+func (f *files) changed() bool {
+	for p, old := range f.stamps {
+		if stampOf(p) != old {
+			return true
+		}
+	}
+	return false
+}
+
+// inputs are the files the Corefile names.
 type inputs struct {
 	zones  []string // zone files or folders of them
 	config string
@@ -73,45 +95,41 @@ type inputs struct {
 // missingGeoIPHint tells a user where a GeoIP database comes from.
 const missingGeoIPHint = "get DB-IP City Lite (CC BY 4.0) with scripts/fetch-geoip, or point 'geoip' at a MaxMind GeoIP2/GeoLite2 City .mmdb"
 
-// build reads every input and compiles a new state. prev, when not nil, lends what has not
-// changed (the GeoIP databases) and the RTT store.
-func build(in inputs, store *rtt.Store, prev *state) (*state, error) {
-	st := &state{zones: make(map[string]*file.Zone), cuts: make(map[string]struct{}), stamps: make(map[string]stamp), built: time.Now()}
-
-	files, err := zoneFiles(in.zones)
+// readFiles reads every input. prev, when not nil, lends the GeoIP databases if they did not change.
+func readFiles(in inputs, prev *files) (*files, error) {
+	f := &files{zones: make(map[string]*file.Zone), cuts: make(map[string]struct{}), stamps: make(map[string]stamp), read: time.Now()}
+	zfs, err := zoneFiles(in.zones)
 	if err != nil {
 		return nil, err
 	}
-	for _, zf := range files {
+	for _, zf := range zfs {
 		z, err := parseZone(zf.path, zf.origin)
 		if err != nil {
 			return nil, err
 		}
-		st.zones[zf.origin] = z
-		st.origins = append(st.origins, zf.origin)
-		st.stamps[zf.path] = stampOf(zf.path)
-		for c := range delegations(z) {
-			st.cuts[c] = struct{}{}
-		}
+		f.zones[zf.origin] = z
+		f.origins = append(f.origins, zf.origin)
+		f.stamps[zf.path] = stampOf(zf.path)
+		maps.Copy(f.cuts, delegations(z))
 	}
 	for _, p := range in.zones {
-		st.stamps[p] = stampOf(p) // a folder's time changes when a zone file is added or removed
+		f.stamps[p] = stampOf(p) // a folder's time changes when a zone file is added or removed
 	}
-	sort.Slice(st.origins, func(i, j int) bool { return len(st.origins[i]) > len(st.origins[j]) })
+	sort.Strings(f.origins)
 
 	geoFiles := append(append([]string{}, in.geoip...), in.asn...)
 	reuse := prev != nil && prev.geo != nil
 	for _, p := range geoFiles {
 		s := stampOf(p)
-		st.stamps[p] = s
+		f.stamps[p] = s
 		reuse = reuse && prev.stamps[p] == s
 	}
 	switch {
 	case len(geoFiles) == 0:
 	case reuse:
-		st.geo = prev.geo
+		f.geo = prev.geo
 	default:
-		st.geo, err = geoip.Open(geoip.Options{City: in.geoip, ASN: in.asn})
+		f.geo, err = geoip.Open(geoip.Options{City: in.geoip, ASN: in.asn})
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, geoip.ErrUnknownSchema) {
 				return nil, fmt.Errorf("%v: %s", err, missingGeoIPHint)
@@ -120,61 +138,35 @@ func build(in inputs, store *rtt.Store, prev *state) (*state, error) {
 		}
 	}
 
-	cfg := &model.Config{}
+	f.cfg = &model.Config{}
 	if in.config != "" {
-		st.stamps[in.config] = stampOf(in.config)
-		if cfg, err = config.Load(in.config); err != nil {
+		f.stamps[in.config] = stampOf(in.config)
+		if f.cfg, err = config.Decode(in.config); err != nil {
 			return nil, err
 		}
 	}
-	origins := append([]string{}, st.origins...)
-	sort.Strings(origins)
-	if st.table, err = route.Compile(cfg, origins); err != nil {
-		if in.config != "" {
-			return nil, fmt.Errorf("%s: %w", in.config, err)
-		}
-		return nil, err
-	}
-
-	var ms []rtt.Measurement
-	for _, p := range cfg.RTT.Files {
-		st.stamps[p] = stampOf(p)
-		f, err := os.Open(p)
+	for _, p := range f.cfg.RTT.Files {
+		f.stamps[p] = stampOf(p)
+		fh, err := os.Open(p)
 		if err != nil {
 			return nil, fmt.Errorf("rtt file: %v", err)
 		}
-		read, err := rtt.ReadCSV(f, p, st.built)
-		f.Close()
+		read, err := rtt.ReadCSV(fh, p, f.read)
+		fh.Close()
 		if err != nil {
 			return nil, err
 		}
-		ms = append(ms, read...)
+		f.csv = append(f.csv, read...)
 	}
-	store.ReplaceFiles(ms)
-	st.matrix = compileMatrix(st, store, cfg.RTT)
-	return st, nil
-}
-
-// compileMatrix compiles the store against the state's edges, placing networks with its GeoIP.
-func compileMatrix(st *state, store *rtt.Store, o model.RTT) *rtt.Matrix {
-	all, _ := store.Snapshot()
-	maxAge := o.MaxAge.D()
-	if maxAge == 0 {
-		maxAge = 24 * time.Hour
-	}
-	m, skipped := rtt.Compile(all, st.table.EdgeInfos(), st.locate, rtt.Options{MaxAge: maxAge, Neighbours: o.Neighbours})
-	if skipped > 0 {
-		log.Warningf("RTT matrix: %d measurements name edges that are not configured; they are kept but unused", skipped)
-	}
-	return m
+	return f, nil
 }
 
 // locate places an address for the RTT matrix.
-func (s *state) locate(a netip.Addr) rtt.Site {
-	if s.geo == nil {
+func (f *files) locate(a netip.Addr) rtt.Site {
+	if f.geo == nil {
 		return rtt.Site{}
 	}
-	r := s.geo.Lookup(a)
+	r := f.geo.Lookup(a)
 	site := rtt.Site{ASN: r.ASN}
 	if r.Loc != nil {
 		site.Point, site.HasPoint, site.CityID = r.Loc.Point, r.Loc.HasPoint, r.Loc.CityID
@@ -182,14 +174,18 @@ func (s *state) locate(a netip.Addr) rtt.Site {
 	return site
 }
 
-// changed reports whether any input of s changed since it was built.
-func (s *state) changed() bool {
-	for p, old := range s.stamps {
-		if stampOf(p) != old {
-			return true
-		}
+// compileMatrix compiles the RTT store against the table's edges, placing networks with f's GeoIP.
+func compileMatrix(f *files, t *route.Table, store *rtt.Store) *rtt.Matrix {
+	all, _ := store.Snapshot()
+	maxAge := f.cfg.RTT.MaxAge.D()
+	if maxAge == 0 {
+		maxAge = 24 * time.Hour
 	}
-	return false
+	m, skipped := rtt.Compile(all, t.EdgeInfos(), f.locate, rtt.Options{MaxAge: maxAge, Neighbours: f.cfg.RTT.Neighbours})
+	if skipped > 0 {
+		log.Debugf("RTT matrix: %d measurements name edges that are not configured; they are kept but unused", skipped)
+	}
+	return m
 }
 
 type zoneFile struct{ path, origin string }
@@ -259,12 +255,12 @@ func originOf(base string) (string, bool) {
 
 // parseZone reads one zone file with CoreDNS's own zone parser.
 func parseZone(path, origin string) (*file.Zone, error) {
-	f, err := os.Open(path)
+	fh, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("zone file: %v", err)
 	}
-	defer f.Close()
-	z, err := file.Parse(f, origin, path, 0)
+	defer fh.Close()
+	z, err := file.Parse(fh, origin, path, 0)
 	if err != nil {
 		return nil, fmt.Errorf("zone %s: %v", strings.TrimSuffix(origin, "."), err)
 	}
@@ -286,3 +282,4 @@ func delegations(z *file.Zone) map[string]struct{} {
 	})
 	return cuts
 }
+

@@ -42,3 +42,20 @@ func (h *HealthProbe) Status(id string) (EdgeStatus, bool) {
 	}
 	return st, true
 }
+
+// EdgeStatus is Status for callers that show it without knowing its type (the API).
+func (h *HealthProbe) EdgeStatus(id string) (any, bool) {
+	s, ok := h.Status(id)
+	return s, ok
+}
+
+// ProbeRTT is the latest round trip from this appliance to edge id that a probe measured.
+func (h *HealthProbe) ProbeRTT(id string) (time.Duration, time.Time, bool) {
+	er, ok := h.table.Load().edges[id]
+	if !ok {
+		return 0, time.Time{}, false
+	}
+	er.mu.Lock()
+	defer er.mu.Unlock()
+	return er.rtt, er.rttAt, er.rtt > 0
+}

@@ -18,17 +18,27 @@ import (
 	"github.com/spf13/viper"
 )
 
-// Load reads, normalizes and validates the config file at path. Relative paths inside it (RTT
-// files) are made relative to the file's folder.
+// Load reads, normalizes and validates the config file at path on its own.
 func Load(path string) (*model.Config, error) {
+	cfg, err := Decode(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, InFile(path, err)
+	}
+	return cfg, nil
+}
+
+// Decode reads and normalizes the config file at path without validating it: its references may
+// be to objects defined elsewhere (the API), so the caller validates what it merges it with.
+// Relative paths inside it (RTT files) are made relative to the file's folder.
+func Decode(path string) (*model.Config, error) {
 	cfg, err := decode(path)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Normalize()
-	if err := cfg.Validate(); err != nil {
-		return nil, inFile(path, err)
-	}
 	dir := filepath.Dir(path)
 	for i, f := range cfg.RTT.Files {
 		if !filepath.IsAbs(f) {
@@ -72,7 +82,7 @@ func decode(path string) (*model.Config, error) {
 		}
 	}
 	if len(es) > 0 {
-		return nil, inFile(path, es)
+		return nil, InFile(path, es)
 	}
 	cfg := new(model.Config)
 	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
@@ -84,7 +94,7 @@ func decode(path string) (*model.Config, error) {
 		return nil, err
 	}
 	if err := dec.Decode(raw); err != nil {
-		return nil, inFile(path, decodeErrors(err))
+		return nil, InFile(path, decodeErrors(err))
 	}
 	return cfg, nil
 }
@@ -174,8 +184,8 @@ func trimViper(err error) string {
 	return strings.TrimPrefix(err.Error(), "While parsing config: ")
 }
 
-// inFile prefixes every error with the file it is in.
-func inFile(path string, err error) error {
+// InFile prefixes every error with the file it is in.
+func InFile(path string, err error) error {
 	var es model.Errors
 	if errors.As(err, &es) {
 		return &FileError{Path: path, Errors: es}

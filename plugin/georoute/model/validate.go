@@ -42,7 +42,8 @@ func (c *Config) Normalize() {
 	c.Pools = lowerKeys(c.Pools)
 	names := make(map[string]Name, len(c.Names))
 	for k, n := range c.Names {
-		names[CanonicalName(k)] = n.normalized()
+		n.Normalize()
+		names[CanonicalName(k)] = n
 	}
 	c.Names = names
 	for id, e := range c.Edges {
@@ -97,13 +98,13 @@ func normMembers(ms []Member) {
 	}
 }
 
-func (n Name) normalized() Name {
-	n.Pool = strings.ToLower(n.Pool)
-	n.Edge = strings.ToLower(n.Edge)
+// Normalize puts n into canonical form.
+func (n *Name) Normalize() {
+	n.Pool = strings.ToLower(strings.TrimSpace(n.Pool))
+	n.Edge = strings.ToLower(strings.TrimSpace(n.Edge))
 	for i := range n.Records {
-		n.Records[i].Type = strings.ToUpper(n.Records[i].Type)
+		n.Records[i].Type = strings.ToUpper(strings.TrimSpace(n.Records[i].Type))
 	}
-	return n
 }
 
 func lowerKeys[V any](m map[string]V) map[string]V {

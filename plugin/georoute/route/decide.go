@@ -57,7 +57,8 @@ func NewClient(addr netip.Addr, g geoip.Result) Client {
 	return Client{Addr: addr.Unmap(), Geo: g}
 }
 
-func (c *Client) info() rtt.ClientInfo {
+// Info is what the RTT estimator knows of the client.
+func (c *Client) Info() rtt.ClientInfo {
 	l := c.Geo.Loc
 	if l == nil {
 		return rtt.ClientInfo{ASN: c.Geo.ASN}
@@ -75,11 +76,12 @@ func (c *Client) lookRTT(m *rtt.Matrix) {
 		return
 	}
 	c.row = m.Row(rtt.KeyOf(c.Addr))
-	c.profile = m.Profile(c.info())
+	c.profile = m.Profile(c.Info())
 }
 
-// rttTo returns the RTT figure for edge e and where it came from; +Inf when nothing is known.
-func (c *Client) rttTo(env *Env, e *Edge) (float64, rtt.Source) {
+// RTTTo returns the RTT figure routing uses for edge e and where it came from; +Inf when nothing
+// is known.
+func (c *Client) RTTTo(env *Env, e *Edge) (float64, rtt.Source) {
 	c.lookRTT(env.RTT)
 	if c.row != nil {
 		if v := c.row[e.Index]; !math.IsNaN(float64(v)) {
@@ -170,25 +172,30 @@ func (d *Decision) Reset() {
 // maxDepth bounds pool nesting; cycles are rejected at load, this only guards the recursion.
 const maxDepth = 16
 
-// Decide picks the edges that answer b for client c in family f. b must be routed.
-func Decide(b *Binding, f Family, c *Client, env *Env, d *Decision) {
+// Decide picks the edges of table t that answer b for client c in family f. b must be routed.
+func Decide(t *Table, b *Binding, f Family, c *Client, env *Env, d *Decision) {
 	ev := evaluator{c: c, env: env, f: f, d: d}
-	d.TTL = b.TTL
-	if b.Edge != nil {
+	d.TTL = t.TTLOf(b)
+	if b.Edge != "" {
 		// A pinned name follows its edge, up or not: there is nowhere else to send its clients.
-		if len(b.Edge.Addrs(f)) == 0 {
+		e := t.Edge(b.Edge)
+		if e == nil || len(e.Addrs(f)) == 0 {
 			d.Outcome = NoData
 			return
 		}
-		d.Edges = append(d.Edges, b.Edge)
+		d.Edges = append(d.Edges, e)
 		if d.Trace != nil {
-			up := env.up(b.Edge)
+			up := env.up(e)
 			d.Trace.Steps = append(d.Trace.Steps, Step{Pool: "(pinned)", Policy: "pinned", Healthy: up,
-				Members: []TraceMember{{Name: "edge " + b.Edge.ID, Up: up}}})
+				Members: []TraceMember{{Name: "edge " + e.ID, Up: up}}})
 		}
 		return
 	}
-	p := b.Pool
+	p := t.Pool(b.Pool)
+	if p == nil {
+		d.Outcome = NoData // the pool went away under a name; writes forbid it, this guards a race
+		return
+	}
 	r := ev.pool(p, false, 0)
 	switch {
 	case !r.matched || r.candidates == 0:
@@ -298,7 +305,7 @@ func (ev *evaluator) add(p *Pool, policy Policy, m *Member, order int, open bool
 	best := d.buf[mb.lo]
 	switch policy {
 	case Latency, Geo, CIDR, ASN:
-		mb.score, mb.src = ev.c.rttTo(ev.env, best)
+		mb.score, mb.src = ev.c.RTTTo(ev.env, best)
 	case Geoproximity:
 		mb.score = ev.c.distanceTo(best) * (1 - float64(m.Bias)/100)
 	case Weighted:

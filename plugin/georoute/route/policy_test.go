@@ -13,7 +13,7 @@ import (
 
 // policyTable compiles edges on four continents and the given pools; every pool gets a name
 // "<pool>.example.net.".
-func policyTable(t testing.TB, pools map[string]model.Pool) *Table {
+func policyTable(t testing.TB, pools map[string]model.Pool) *fixture {
 	t.Helper()
 	cfg := &model.Config{
 		Edges: map[string]model.Edge{
@@ -34,11 +34,7 @@ func policyTable(t testing.TB, pools map[string]model.Pool) *Table {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	tb, err := Compile(cfg, []string{"example.net."})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tb
+	return build(t, cfg)
 }
 
 func i(v int) *int { return &v }
@@ -60,14 +56,14 @@ var (
 	nowhere      = NewClient(netip.MustParseAddr("192.0.2.1"), geoip.Result{Bits: 24})
 )
 
-func decide(t testing.TB, tb *Table, pool string, f Family, c Client, down health) *Decision {
+func decide(t testing.TB, tb *fixture, pool string, f Family, c Client, down health) *Decision {
 	t.Helper()
 	b := tb.Names.Get(pool + ".example.net.")
 	if b == nil {
 		t.Fatalf("no name for pool %s", pool)
 	}
 	d := &Decision{}
-	Decide(b, f, &c, &Env{Health: down}, d)
+	Decide(tb.Table, b, f, &c, &Env{Health: down}, d)
 	return d
 }
 
@@ -81,7 +77,7 @@ type policyCase struct {
 	scope int
 }
 
-func runCases(t *testing.T, tb *Table, cases []policyCase) {
+func runCases(t *testing.T, tb *fixture, cases []policyCase) {
 	t.Helper()
 	for _, tc := range cases {
 		if tc.fam == 0 {
@@ -335,7 +331,7 @@ func TestCompositionAndTrace(t *testing.T) {
 	// Explain: the path through the nested pools.
 	c := berlin
 	d := &Decision{Trace: &Trace{}}
-	Decide(tb.Names.Get("safe.example.net."), V4, &c, &Env{Health: health{"fra1": true}}, d)
+	Decide(tb.Table, tb.Names.Get("safe.example.net."), V4, &c, &Env{Health: health{"fra1": true}}, d)
 	var path []string
 	for _, s := range d.Trace.Steps {
 		path = append(path, strings.Repeat(" ", s.Depth)+s.Pool+"("+s.Policy+" "+s.Rule+")")
@@ -362,10 +358,10 @@ func TestNestedNoAllocs(t *testing.T) {
 	env := &Env{Health: health{"fra1": true}}
 	var d Decision
 	c := berlin
-	Decide(b, V4, &c, env, &d)
+	Decide(tb.Table, b, V4, &c, env, &d)
 	if n := testing.AllocsPerRun(1000, func() {
 		d.Reset()
-		Decide(b, V4, &c, env, &d)
+		Decide(tb.Table, b, V4, &c, env, &d)
 	}); n != 0 {
 		t.Errorf("nested decision allocates %.0f times", n)
 	}
@@ -395,7 +391,7 @@ func BenchmarkPolicies(b *testing.B) {
 			for b.Loop() {
 				d.Reset()
 				c.looked = false
-				Decide(bind, V4, &c, env, &d)
+				Decide(tb.Table, bind, V4, &c, env, &d)
 			}
 		})
 	}

@@ -20,7 +20,7 @@ func edge(addrs string, lat, lon float64) model.Edge {
 	return model.Edge{Addresses: strings.Fields(addrs), Location: model.Location{Lat: f(lat), Lon: f(lon)}}
 }
 
-func testTable(t testing.TB, pools map[string]model.Pool) *Table {
+func testTable(t testing.TB, pools map[string]model.Pool) *fixture {
 	t.Helper()
 	cfg := &model.Config{
 		Edges: map[string]model.Edge{
@@ -40,11 +40,7 @@ func testTable(t testing.TB, pools map[string]model.Pool) *Table {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	tb, err := Compile(cfg, []string{"example.net."})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tb
+	return build(t, cfg)
 }
 
 var all4 = []string{"fra1", "iad1", "sin1", "syd1"}
@@ -101,7 +97,7 @@ func TestLatency(t *testing.T) {
 	for _, tc := range tests {
 		var d Decision
 		c := tc.c
-		Decide(tb.Names.Get(tc.pool+".example.net."), tc.fam, &c, &Env{Health: tc.down}, &d)
+		Decide(tb.Table, tb.Names.Get(tc.pool+".example.net."), tc.fam, &c, &Env{Health: tc.down}, &d)
 		if got := ids(&d); got != tc.want || d.Outcome != tc.outcome || d.FailOpen != tc.open || d.Scope != tc.scope {
 			t.Errorf("%s: got [%s] outcome %d open %v scope %d; want [%s] %d %v %d", tc.name, got, d.Outcome, d.FailOpen, d.Scope, tc.want, tc.outcome, tc.open, tc.scope)
 		}
@@ -114,12 +110,12 @@ func TestPinned(t *testing.T) {
 	c := client("81.2.69.1", 51.5, -0.1, 24)
 	var d Decision
 	// A pinned name follows its edge even when it is down: there is nowhere else to go.
-	Decide(b, V4, &c, &Env{Health: health{"sin1": true}}, &d)
+	Decide(tb.Table, b, V4, &c, &Env{Health: health{"sin1": true}}, &d)
 	if ids(&d) != "sin1" || d.TTL != 5 || d.Scope != 0 {
 		t.Errorf("pinned: [%s] ttl %d scope %d", ids(&d), d.TTL, d.Scope)
 	}
 	d.Reset()
-	Decide(b, V6, &c, &Env{}, &d)
+	Decide(tb.Table, b, V6, &c, &Env{}, &d)
 	if d.Outcome != NoData {
 		t.Errorf("pinned edge without IPv6: outcome %d, want NoData", d.Outcome)
 	}
@@ -131,47 +127,71 @@ func TestMeasuredBeatsDistance(t *testing.T) {
 	m, _ := rtt.Compile([]rtt.Measurement{{Client: c, Edge: "iad1", Millis: 3, Origin: rtt.FromFile, Updated: time.Now()}}, tb.EdgeInfos(), func(netip.Addr) rtt.Site { return rtt.Site{} }, rtt.Options{})
 	london := client("81.2.69.77", 51.5, -0.1, 16)
 	var d Decision
-	Decide(tb.Names.Get("one.example.net."), V4, &london, &Env{RTT: m}, &d)
+	Decide(tb.Table, tb.Names.Get("one.example.net."), V4, &london, &Env{RTT: m}, &d)
 	if ids(&d) != "iad1" || d.Scope != 24 {
 		t.Errorf("measured: [%s] scope %d, want iad1 with scope 24 (the measured /24 inside the /16)", ids(&d), d.Scope)
 	}
 	elsewhere := client("82.1.1.1", 51.5, -0.1, 16)
 	d.Reset()
-	Decide(tb.Names.Get("one.example.net."), V4, &elsewhere, &Env{RTT: m}, &d)
+	Decide(tb.Table, tb.Names.Get("one.example.net."), V4, &elsewhere, &Env{RTT: m}, &d)
 	if d.Scope != 16 {
 		t.Errorf("no measurement inside the client's GeoIP network: scope %d, want 16", d.Scope)
 	}
 }
 
-func TestCompileErrors(t *testing.T) {
+func TestBindErrors(t *testing.T) {
 	cfg := &model.Config{
 		Edges: map[string]model.Edge{"fra1": edge("192.0.2.10", 50, 8)},
 		Pools: map[string]model.Pool{"web": {Policy: "latency", Edges: []string{"fra1"}}},
-		Names: map[string]model.Name{"www.example.com.": {Pool: "web"}, "x.example.net.": {Records: []model.Record{{Type: "CNAME", Value: "a."}, {Type: "TXT", Value: "b"}}}},
 	}
 	cfg.Normalize()
-	if err := cfg.Validate(); err != nil {
+	tb, err := Compile(cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, err := Compile(cfg, []string{"example.net."})
-	if err == nil || !strings.Contains(err.Error(), `names["www.example.com."]: www.example.com. is not inside a zone served here`) ||
-		!strings.Contains(err.Error(), "a CNAME is the only record of its name") {
-		t.Errorf("Compile error: %v", err)
+	for _, tc := range []struct {
+		spec model.Name
+		want string
+	}{
+		{model.Name{Records: []model.Record{{Type: "CNAME", Value: "a."}, {Type: "TXT", Value: "b"}}}, "records: a CNAME is the only record of its name"},
+		{model.Name{Pool: "nope"}, `pool: no pool "nope"`},
+		{model.Name{Edge: "nope"}, `edge: no edge "nope"`},
+		{model.Name{Records: []model.Record{{Type: "A", Value: "1.2.3"}}}, "records[0]: A value"},
+	} {
+		if _, err := tb.Bind("x.example.net.", tc.spec, FromAPI); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Bind(%+v) = %v, want %q", tc.spec, err, tc.want)
+		}
+	}
+	b, err := tb.Bind("x.example.net.", model.Name{Records: []model.Record{{Type: "TXT", TTL: 60, Value: `"hello world"`}, {Type: "MX", Value: "10 mail.example.net."}}}, FromAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec := b.Spec(); len(spec.Records) != 2 || spec.Records[0].Value != "10 mail.example.net." || spec.Records[1].Value != `"hello world"` || spec.Records[1].TTL != 60 {
+		t.Errorf("Spec() = %+v", spec)
 	}
 }
 
 func TestNamesIndex(t *testing.T) {
 	n := NewNames()
-	n.put(&Binding{Name: "a.b.example.net."})
-	n.put(&Binding{Name: "*.t.example.net."})
-	n.put(&Binding{Name: "a.b.example.net."}) // replaced, not counted twice
+	n.Put(&Binding{Name: "a.b.example.net.", Edge: "fra1"})
+	n.Put(&Binding{Name: "*.t.example.net.", Pool: "web"})
+	n.Put(&Binding{Name: "a.b.example.net.", Edge: "iad1"}) // replaced, not counted twice
 	for name, want := range map[string]bool{"b.example.net.": true, "example.net.": true, "t.example.net.": true, "a.b.example.net.": false, "c.example.net.": false} {
 		if got := n.HasBelow(name); got != want {
 			t.Errorf("HasBelow(%s) = %v, want %v", name, got, want)
 		}
 	}
-	if n.Len() != 2 || n.below["example.net."] != 2 {
-		t.Errorf("Len %d, below example.net %d", n.Len(), n.below["example.net."])
+	if n.Len() != 2 || n.Uses("edge", "fra1") != 0 || n.Uses("edge", "iad1") != 1 || n.Uses("pool", "web") != 1 {
+		t.Errorf("Len %d, uses fra1 %d iad1 %d web %d", n.Len(), n.Uses("edge", "fra1"), n.Uses("edge", "iad1"), n.Uses("pool", "web"))
+	}
+	if u := n.Users("edge", "iad1", 10); len(u) != 1 || u[0] != "a.b.example.net." {
+		t.Errorf("Users = %v", u)
+	}
+	if n.Delete("a.b.example.net.") == nil || n.HasBelow("b.example.net.") || !n.HasBelow("example.net.") || n.Uses("edge", "iad1") != 0 {
+		t.Error("Delete did not undo the counts")
+	}
+	if n.Delete("nope.example.net.") != nil {
+		t.Error("Delete of a missing name returned a binding")
 	}
 }
 
@@ -181,11 +201,11 @@ func TestDecideAllocs(t *testing.T) {
 	var d Decision
 	env := &Env{Health: health{"iad1": true}}
 	c := client("81.2.69.1", 51.5, -0.1, 24)
-	Decide(b, V4, &c, env, &d)
+	Decide(tb.Table, b, V4, &c, env, &d)
 	allocs := testing.AllocsPerRun(1000, func() {
 		d.Reset()
 		c := client("81.2.69.1", 51.5, -0.1, 24)
-		Decide(b, V4, &c, env, &d)
+		Decide(tb.Table, b, V4, &c, env, &d)
 	})
 	if allocs > 1 { // the test's own *geoip.Location
 		t.Errorf("Decide allocates %.0f times per call", allocs)
@@ -206,7 +226,7 @@ func BenchmarkDecideLatency(b *testing.B) {
 	for b.Loop() {
 		d.Reset()
 		c := NewClient(netip.MustParseAddr("81.2.69.1"), geoip.Result{Loc: loc, Bits: 24})
-		Decide(bind, V4, &c, env, &d)
+		Decide(tb.Table, bind, V4, &c, env, &d)
 	}
 }
 
@@ -231,8 +251,16 @@ func TestDetectionBound(t *testing.T) {
 		if err := cfg.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		_, err := Compile(cfg, []string{"example.net."})
-		return err
+		tb, err := Compile(cfg)
+		if err != nil {
+			return err
+		}
+		for name, spec := range cfg.Names {
+			if _, err := tb.Bind(name, spec, FromConfig); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	if err := build(httpCheck(5*time.Second, 2*time.Second, 3), 30, false); err != nil {
 		t.Errorf("5s × 3 + 2s = 17s within a TTL of 30s: %v", err)
@@ -245,4 +273,28 @@ func TestDetectionBound(t *testing.T) {
 	if err := build(httpCheck(10*time.Second, 2*time.Second, 3), 30, true); err != nil {
 		t.Errorf("a pinned name answers its edge up or not; its TTL is not bound: %v", err)
 	}
+}
+
+// fixture is a compiled table and its names.
+type fixture struct {
+	*Table
+	Names *Names
+}
+
+// build compiles cfg's edges and pools and binds its names, as the plugin does.
+func build(t testing.TB, cfg *model.Config) *fixture {
+	t.Helper()
+	tb, err := Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{Table: tb, Names: NewNames()}
+	for name, spec := range cfg.Names {
+		b, err := tb.Bind(name, spec, FromConfig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Names.Put(b)
+	}
+	return f
 }

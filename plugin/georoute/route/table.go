@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -115,27 +114,51 @@ type Member struct {
 	hash uint64 // identifies the member for sticky weighted pools
 }
 
-// Binding is what one name holds: a routing target, or static records.
+// Binding is what one name holds: a routing target, or static records. It refers to its pool or
+// edge by id, resolved in the table of the moment, so that a name follows its edge's addresses.
 type Binding struct {
 	Name    string // lower-case FQDN, "*." first for a wildcard
-	Pool    *Pool
-	Edge    *Edge // pinned
-	TTL     uint32
+	Pool    string // the pool a routed name is bound to
+	Edge    string // the edge a pinned name follows
+	TTL     uint32 // a pinned name's TTL; 0 takes the default (a pool-bound name takes its pool's)
 	Records map[uint16][]dns.RR
-	Spec    model.Name
+	Source  Source
 }
 
-// Routed reports whether b answers addresses by a routing decision.
-func (b *Binding) Routed() bool { return b.Pool != nil || b.Edge != nil }
+// Source says where a binding or object was defined.
+type Source uint8
 
-// Table is everything compiled from one config. Immutable once built.
+// The sources.
+const (
+	FromConfig Source = iota // the config file
+	FromAPI                  // the API, kept in the store
+)
+
+func (s Source) String() string { return [...]string{"config", "api"}[s] }
+
+// Routed reports whether b answers addresses by a routing decision.
+func (b *Binding) Routed() bool { return b.Pool != "" || b.Edge != "" }
+
+// Spec returns b as a user writes it.
+func (b *Binding) Spec() model.Name {
+	n := model.Name{Pool: b.Pool, Edge: b.Edge, TTL: b.TTL}
+	for _, t := range slices.Sorted(maps.Keys(b.Records)) {
+		for _, rr := range b.Records[t] {
+			n.Records = append(n.Records, model.Record{Type: dns.TypeToString[t], TTL: rr.Header().Ttl,
+				Value: strings.TrimPrefix(rr.String(), rr.Header().String())})
+		}
+	}
+	return n
+}
+
+// Table is the edges and pools compiled from one config. Immutable once built.
 type Table struct {
-	Edges    []*Edge
-	Pools    []*Pool
-	edgeByID map[string]*Edge
-	poolByID map[string]*Pool
-	Names    *Names
-	Defaults model.Defaults
+	Edges      []*Edge
+	Pools      []*Pool
+	edgeByID   map[string]*Edge
+	poolByID   map[string]*Pool
+	Defaults   model.Defaults
+	DefaultTTL uint32
 }
 
 // Edge returns the edge with id, or nil.
@@ -153,9 +176,9 @@ func (t *Table) EdgeInfos() []rtt.EdgeInfo {
 	return out
 }
 
-// Compile builds a Table from a normalized, validated config. Every routed name must lie in one
-// of zones (fully qualified, lower case).
-func Compile(cfg *model.Config, zones []string) (*Table, error) {
+// Compile builds a Table from the edges, pools and defaults of a normalized, validated config.
+// Names are bound separately (Bind), so that millions of them need not be compiled with it.
+func Compile(cfg *model.Config) (*Table, error) {
 	t := &Table{edgeByID: make(map[string]*Edge, len(cfg.Edges)), poolByID: make(map[string]*Pool, len(cfg.Pools)), Defaults: cfg.Defaults}
 	for _, id := range slices.Sorted(maps.Keys(cfg.Edges)) {
 		e := compileEdge(id, cfg.Edges[id])
@@ -170,8 +193,8 @@ func Compile(cfg *model.Config, zones []string) (*Table, error) {
 	if answers == 0 {
 		answers = model.DefaultAnswers
 	}
-	ids := slices.Sorted(maps.Keys(cfg.Pools))
-	for _, id := range ids {
+	t.DefaultTTL = ttl
+	for _, id := range slices.Sorted(maps.Keys(cfg.Pools)) {
 		spec := cfg.Pools[id]
 		p := &Pool{Index: len(t.Pools), ID: id, Policy: policyNames[spec.Policy], Answers: spec.Answers, TTL: spec.TTL, Sticky: spec.Sticky, Spec: spec}
 		if p.Answers == 0 {
@@ -200,14 +223,6 @@ func Compile(cfg *model.Config, zones []string) (*Table, error) {
 			p.Answers = MultivalueAnswers
 		}
 	}
-	names, err := compileNames(cfg.Names, zones, t, ttl)
-	if err == nil {
-		err = t.checkDetection(names)
-	}
-	if err != nil {
-		return nil, err
-	}
-	t.Names = names
 	return t, nil
 }
 
@@ -254,59 +269,54 @@ func compileEdge(id string, spec model.Edge) *Edge {
 	return e
 }
 
-func compileNames(specs map[string]model.Name, zones []string, t *Table, ttl uint32) (*Names, error) {
-	n := NewNames()
-	var es model.Errors
-	for _, name := range slices.Sorted(maps.Keys(specs)) {
-		spec := specs[name]
-		field := fmt.Sprintf("names[%q]", name)
-		if ZoneOf(name, zones) == "" {
-			es = append(es, &model.FieldError{Code: model.CodeForbidden, Field: field, Message: fmt.Sprintf("%s is not inside a zone served here (%s)", name, strings.Join(zones, ", "))})
-			continue
-		}
-		b, err := t.Bind(name, spec, ttl)
-		if err != nil {
-			es = append(es, &model.FieldError{Code: model.CodeInvalid, Field: field, Message: err.Error()})
-			continue
-		}
-		n.put(b)
-	}
-	return n, es.Err()
-}
-
-// Bind compiles one validated name binding against the table's edges and pools.
-func (t *Table) Bind(name string, spec model.Name, defaultTTL uint32) (*Binding, error) {
-	b := &Binding{Name: name, Spec: spec, TTL: spec.TTL}
+// Bind compiles the normalized, validated binding of name against the table: its pool or edge
+// must exist, and a pool must notice a dead edge within its TTL (CheckDetection).
+func (t *Table) Bind(name string, spec model.Name, src Source) (*Binding, error) {
+	b := &Binding{Name: name, TTL: spec.TTL, Source: src}
 	switch {
 	case spec.Pool != "":
-		b.Pool = t.poolByID[spec.Pool]
-		if b.Pool == nil {
-			return nil, fmt.Errorf("no pool %q", spec.Pool)
+		p := t.poolByID[spec.Pool]
+		if p == nil {
+			return nil, &model.FieldError{Code: model.CodeUnknown, Field: "pool", Message: fmt.Sprintf("no pool %q", spec.Pool)}
 		}
-		b.TTL = b.Pool.TTL
+		if err := t.CheckDetection(p.ID, name); err != nil {
+			return nil, err
+		}
+		b.Pool, b.TTL = p.ID, 0 // interned: a million names share the id
 	case spec.Edge != "":
-		b.Edge = t.edgeByID[spec.Edge]
-		if b.Edge == nil {
-			return nil, fmt.Errorf("no edge %q", spec.Edge)
+		e := t.edgeByID[spec.Edge]
+		if e == nil {
+			return nil, &model.FieldError{Code: model.CodeUnknown, Field: "edge", Message: fmt.Sprintf("no edge %q", spec.Edge)}
 		}
-		if b.TTL == 0 {
-			b.TTL = defaultTTL
-		}
+		b.Edge = e.ID
 	default:
 		b.Records = make(map[uint16][]dns.RR)
-		for _, r := range spec.Records {
+		for i, r := range spec.Records {
 			rr, err := r.RR(name)
 			if err != nil {
-				return nil, err
+				return nil, &model.FieldError{Code: model.CodeInvalid, Field: fmt.Sprintf("records[%d]", i), Message: err.Error()}
 			}
 			rr.Header().Name = name
 			b.Records[rr.Header().Rrtype] = append(b.Records[rr.Header().Rrtype], rr)
 		}
 		if cn := b.Records[dns.TypeCNAME]; len(cn) > 0 && (len(b.Records) > 1 || len(cn) > 1) {
-			return nil, fmt.Errorf("a CNAME is the only record of its name")
+			return nil, &model.FieldError{Code: model.CodeInvalid, Field: "records", Message: "a CNAME is the only record of its name"}
 		}
 	}
 	return b, nil
+}
+
+// TTLOf is the TTL a routed binding answers with in this table.
+func (t *Table) TTLOf(b *Binding) uint32 {
+	if b.Pool != "" {
+		if p := t.poolByID[b.Pool]; p != nil {
+			return p.TTL
+		}
+	}
+	if b.TTL != 0 {
+		return b.TTL
+	}
+	return t.DefaultTTL
 }
 
 // ZoneOf returns the longest of zones that contains name, or "".
@@ -328,31 +338,25 @@ func (m Member) String() string {
 	return "pool " + m.Pool.ID
 }
 
-// checkDetection enforces the detection bound: for every routed name, every check of every edge
-// its pool can answer with must notice a dead edge within the answer's TTL, interval × fall +
+// CheckDetection enforces the detection bound for a name bound to pool id: every check of every
+// edge the pool can answer with must notice a dead edge within the pool's TTL, interval × fall +
 // timeout ≤ TTL. Pinned names are exempt: they answer their edge, up or not.
-func (t *Table) checkDetection(names *Names) error {
-	var es model.Errors
-	names.All(func(b *Binding) bool {
-		if b.Pool == nil {
-			return true
-		}
-		limit := time.Duration(b.TTL) * time.Second
-		for _, e := range b.Pool.reachableEdges() {
-			for i, c := range e.Spec.Checks {
-				bound := c.Interval.D()*time.Duration(c.Fall) + c.Timeout.D()
-				if bound > limit {
-					es = append(es, &model.FieldError{Code: model.CodeInvalid, Field: fmt.Sprintf("names[%q]", b.Name),
-						Message: fmt.Sprintf("edge %s check %d (%s) needs interval %s × fall %d + timeout %s = %s to notice a dead edge, longer than the TTL of %s (pool %s): lower the interval or fall, or raise the pool's ttl",
-							e.ID, i, c.Type, c.Interval.D(), c.Fall, c.Timeout.D(), bound, limit, b.Pool.ID)})
-					return true
-				}
+func (t *Table) CheckDetection(id, name string) error {
+	p := t.poolByID[id]
+	if p == nil {
+		return nil
+	}
+	limit := time.Duration(p.TTL) * time.Second
+	for _, e := range p.reachableEdges() {
+		for i, c := range e.Spec.Checks {
+			if bound := c.Interval.D()*time.Duration(c.Fall) + c.Timeout.D(); bound > limit {
+				return &model.FieldError{Code: model.CodeInvalid, Field: fmt.Sprintf("names[%q]", name),
+					Message: fmt.Sprintf("edge %s check %d (%s) needs interval %s × fall %d + timeout %s = %s to notice a dead edge, longer than the TTL of %s (pool %s): lower the interval or fall, or raise the pool's ttl",
+						e.ID, i, c.Type, c.Interval.D(), c.Fall, c.Timeout.D(), bound, limit, p.ID)}
 			}
 		}
-		return true
-	})
-	sort.Slice(es, func(i, j int) bool { return es[i].Field < es[j].Field })
-	return es.Err()
+	}
+	return nil
 }
 
 // reachableEdges lists the edges p can answer with, through nested pools, each once.

@@ -61,18 +61,47 @@ func NewStore() *Store { return &Store{samples: make(map[sampleKey]*Measurement)
 
 // Add folds one sample into the smoothed value for (client, edge).
 func (s *Store) Add(c Client, edge string, millis float64, at time.Time, o Origin) {
+	s.Put(s.Fold(c, edge, millis, at, o))
+}
+
+// Fold returns what the smoothed value for (client, edge) becomes with one more sample, without
+// changing the store: a caller that must make it durable first Puts it after.
+func (s *Store) Fold(c Client, edge string, millis float64, at time.Time, o Origin) Measurement {
+	prev, ok := s.Get(c, edge)
+	if !ok {
+		return Fold(nil, c, edge, millis, at, o)
+	}
+	return Fold(&prev, c, edge, millis, at, o)
+}
+
+// Fold is one more sample folded into prev (nil: the first sample).
+func Fold(prev *Measurement, c Client, edge string, millis float64, at time.Time, o Origin) Measurement {
+	if prev == nil {
+		return Measurement{Client: c, Edge: edge, Millis: millis, Count: 1, Updated: at, Origin: o}
+	}
+	n := *prev
+	n.Millis += smoothing * (millis - n.Millis)
+	n.Count++
+	n.Updated, n.Origin = at, o
+	return n
+}
+
+// Get returns the smoothed value for (client, edge).
+func (s *Store) Get(c Client, edge string) (Measurement, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := sampleKey{c, edge}
-	m := s.samples[k]
+	m := s.samples[sampleKey{c, edge}]
 	if m == nil {
-		s.samples[k] = &Measurement{Client: c, Edge: edge, Millis: millis, Count: 1, Updated: at, Origin: o}
-	} else {
-		m.Millis += smoothing * (millis - m.Millis)
-		m.Count++
-		m.Updated = at
-		m.Origin = o
+		return Measurement{}, false
 	}
+	return *m, true
+}
+
+// Put sets the smoothed value of m's (client, edge).
+func (s *Store) Put(m Measurement) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.samples[sampleKey{m.Client, m.Edge}] = &m
 	s.gen++
 }
 

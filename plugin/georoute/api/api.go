@@ -1,0 +1,506 @@
+// Package api is the native HTTP API of the appliance (shared/API.md): edges, pools, names,
+// batches, RTT reports, the RTT view and explain, as JSON, behind bearer tokens. It speaks HTTP
+// and leaves the state to a Backend, which the georoute plugin implements.
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/georoute/appliance/plugin/georoute/model"
+	"github.com/miekg/dns"
+)
+
+// Backend is the state behind the API. Changes are durable when they return nil.
+type Backend interface {
+	Zones() []string
+
+	Edges() []Edge
+	Edge(id string) (Edge, bool)
+	PutEdge(id string, spec model.Edge) (created bool, err error)
+	DeleteEdge(id string) error
+	SetOverride(id, state string) error
+
+	Pools() []Pool
+	Pool(id string) (Pool, bool)
+	PutPool(id string, spec model.Pool) (created bool, err error)
+	DeletePool(id string) error
+
+	// Names lists the names of zone in order, from the first after `after`, at most limit; next
+	// is where the following page starts ("" at the end).
+	Names(zone, after string, limit int) (names []Name, next string, err error)
+	Name(zone, name string) (Name, bool)
+	PutName(zone, name string, spec model.Name) (created bool, err error)
+	DeleteName(zone, name string) error
+	Batch(zone string, put map[string]model.Name, del []string) error
+
+	ReportRTT(reports []RTTReport) error
+	RTT(client string) (any, error)
+	Explain(name, qtype, client string) (any, error)
+}
+
+// Edge is an edge as the API shows it.
+type Edge struct {
+	ID string `json:"id"`
+	model.Edge
+	Source string `json:"source"` // config or api
+	Health any    `json:"health,omitempty"`
+}
+
+// Pool is a pool as the API shows it.
+type Pool struct {
+	ID string `json:"id"`
+	model.Pool
+	Source string `json:"source"`
+	UsedBy int    `json:"used_by"` // names bound to it
+}
+
+// Name is a name as the API shows it.
+type Name struct {
+	FQDN string `json:"name"`
+	model.Name
+	Source string `json:"source"`
+}
+
+// RTTReport is one measurement an edge observed of its clients.
+type RTTReport struct {
+	Client string  `json:"client"`
+	Edge   string  `json:"edge"`
+	Millis float64 `json:"rtt_ms"`
+}
+
+// Options tune the handler.
+type Options struct {
+	MaxBody int64 // bytes; 0: 4 MiB
+	// Observe, when set, sees every request's route pattern, status and duration.
+	Observe func(route string, status int, took time.Duration)
+}
+
+// MaxNamesPage bounds a page of names.
+const MaxNamesPage = 1000
+
+type handler struct {
+	b    Backend
+	auth *Auth
+	o    Options
+	mux  *http.ServeMux
+}
+
+// New returns the API's HTTP handler.
+func New(b Backend, auth *Auth, o Options) http.Handler {
+	if o.MaxBody == 0 {
+		o.MaxBody = 4 << 20
+	}
+	h := &handler{b: b, auth: auth, o: o, mux: http.NewServeMux()}
+	h.route("GET /v1/edges", Read, h.listEdges)
+	h.route("GET /v1/edges/{id}", Read, h.getEdge)
+	h.route("PUT /v1/edges/{id}", Write, h.putEdge)
+	h.route("DELETE /v1/edges/{id}", Write, h.deleteEdge)
+	h.route("PUT /v1/edges/{id}/override", Write, h.putOverride)
+	h.route("GET /v1/pools", Read, h.listPools)
+	h.route("GET /v1/pools/{id}", Read, h.getPool)
+	h.route("PUT /v1/pools/{id}", Write, h.putPool)
+	h.route("DELETE /v1/pools/{id}", Write, h.deletePool)
+	h.route("GET /v1/zones", Read, h.listZones)
+	h.route("GET /v1/zones/{zone}/names", Read, h.listNames)
+	h.route("GET /v1/zones/{zone}/names/{name}", Read, h.getName)
+	h.route("PUT /v1/zones/{zone}/names/{name}", Write, h.putName)
+	h.route("DELETE /v1/zones/{zone}/names/{name}", Write, h.deleteName)
+	h.route("POST /v1/zones/{zone}/batch", Write, h.batch)
+	h.route("POST /v1/rtt", Write, h.postRTT)
+	h.route("GET /v1/rtt", Read, h.getRTT)
+	h.route("GET /v1/explain", Read, h.explain)
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, NotFound("no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	return h
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	r.Body = http.MaxBytesReader(w, r.Body, h.o.MaxBody)
+	h.mux.ServeHTTP(rec, r)
+	if h.o.Observe != nil {
+		pattern := r.Pattern
+		if pattern == "" || pattern == "/" {
+			pattern = "other"
+		}
+		h.o.Observe(pattern, rec.status, time.Since(start))
+	}
+}
+
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// route registers a handler that runs once the token allows scope (on the zone of the path).
+func (h *handler) route(pattern string, scope Scope, f func(w http.ResponseWriter, r *http.Request) error) {
+	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		tok, e := h.auth.token(r)
+		if e != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="georoute"`)
+			writeError(w, e)
+			return
+		}
+		zone := ""
+		if z := r.PathValue("zone"); z != "" {
+			zone = dns.CanonicalName(z)
+		}
+		if e := tok.allows(scope, zone); e != nil {
+			writeError(w, e)
+			return
+		}
+		if err := f(w, r); err != nil {
+			writeError(w, asError(err))
+		}
+	})
+}
+
+func (h *handler) zone(r *http.Request) (string, error) {
+	z := dns.CanonicalName(r.PathValue("zone"))
+	for _, served := range h.b.Zones() {
+		if served == z {
+			return z, nil
+		}
+	}
+	return "", NotFound("zone %s is not served here", z)
+}
+
+// nameIn turns {name} into a fully qualified name in zone: "www" and "www.example.net" are the
+// same name in example.net; "@" is the apex; a trailing dot means fully qualified.
+func nameIn(raw, zone string) (string, error) {
+	n := strings.ToLower(strings.TrimSpace(raw))
+	switch {
+	case n == "":
+		return "", Invalid("name", "a name is needed")
+	case n == "@":
+		return zone, nil
+	case strings.HasSuffix(n, "."):
+	case n+"." == zone || strings.HasSuffix(n+".", "."+zone):
+		n += "."
+	default:
+		n += "." + zone
+		if zone == "." {
+			n = strings.TrimSuffix(n, ".")
+		}
+	}
+	if err := model.CheckName(n); err != nil {
+		return "", Invalid("name", "%v", err)
+	}
+	if !(n == zone || strings.HasSuffix(n, "."+zone) || zone == ".") {
+		return "", &Error{Status: http.StatusBadRequest, Code: model.CodeForbidden, Field: "name", Message: n + " is not inside zone " + zone}
+	}
+	return n, nil
+}
+
+func created(w http.ResponseWriter, isNew bool, v any) error {
+	status := http.StatusOK
+	if isNew {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, v)
+	return nil
+}
+
+func (h *handler) listEdges(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]any{"edges": h.b.Edges()})
+	return nil
+}
+
+func (h *handler) getEdge(w http.ResponseWriter, r *http.Request) error {
+	e, ok := h.b.Edge(r.PathValue("id"))
+	if !ok {
+		return NotFound("no edge %q", r.PathValue("id"))
+	}
+	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
+func (h *handler) putEdge(w http.ResponseWriter, r *http.Request) error {
+	var spec model.Edge
+	if e := decode(r, &spec); e != nil {
+		return e
+	}
+	id := strings.ToLower(r.PathValue("id"))
+	isNew, err := h.b.PutEdge(id, spec)
+	if err != nil {
+		return err
+	}
+	e, _ := h.b.Edge(id)
+	return created(w, isNew, e)
+}
+
+func (h *handler) deleteEdge(w http.ResponseWriter, r *http.Request) error {
+	if err := h.b.DeleteEdge(strings.ToLower(r.PathValue("id"))); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *handler) putOverride(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		State string `json:"state"`
+	}
+	if e := decode(r, &body); e != nil {
+		return e
+	}
+	switch body.State {
+	case "up", "down", "auto":
+	default:
+		return Invalid("state", "%q is not up, down or auto", body.State)
+	}
+	id := strings.ToLower(r.PathValue("id"))
+	if err := h.b.SetOverride(id, body.State); err != nil {
+		return err
+	}
+	e, _ := h.b.Edge(id)
+	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
+func (h *handler) listPools(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]any{"pools": h.b.Pools()})
+	return nil
+}
+
+func (h *handler) getPool(w http.ResponseWriter, r *http.Request) error {
+	p, ok := h.b.Pool(r.PathValue("id"))
+	if !ok {
+		return NotFound("no pool %q", r.PathValue("id"))
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (h *handler) putPool(w http.ResponseWriter, r *http.Request) error {
+	var spec model.Pool
+	if e := decode(r, &spec); e != nil {
+		return e
+	}
+	id := strings.ToLower(r.PathValue("id"))
+	isNew, err := h.b.PutPool(id, spec)
+	if err != nil {
+		return err
+	}
+	p, _ := h.b.Pool(id)
+	return created(w, isNew, p)
+}
+
+func (h *handler) deletePool(w http.ResponseWriter, r *http.Request) error {
+	if err := h.b.DeletePool(strings.ToLower(r.PathValue("id"))); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *handler) listZones(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]any{"zones": h.b.Zones()})
+	return nil
+}
+
+func (h *handler) listNames(w http.ResponseWriter, r *http.Request) error {
+	zone, err := h.zone(r)
+	if err != nil {
+		return err
+	}
+	limit := 100
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxNamesPage {
+			return Invalid("limit", "%q is not a number from 1 to %d", s, MaxNamesPage)
+		}
+		limit = n
+	}
+	after := ""
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		if after, err = nameIn(c, zone); err != nil {
+			return Invalid("cursor", "%q is not a name of the zone", c)
+		}
+	}
+	names, next, err := h.b.Names(zone, after, limit)
+	if err != nil {
+		return err
+	}
+	if names == nil {
+		names = []Name{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"names": names, "next": next})
+	return nil
+}
+
+func (h *handler) getName(w http.ResponseWriter, r *http.Request) error {
+	zone, err := h.zone(r)
+	if err != nil {
+		return err
+	}
+	name, err := nameIn(r.PathValue("name"), zone)
+	if err != nil {
+		return err
+	}
+	n, ok := h.b.Name(zone, name)
+	if !ok {
+		return NotFound("no name %s", name)
+	}
+	writeJSON(w, http.StatusOK, n)
+	return nil
+}
+
+func (h *handler) putName(w http.ResponseWriter, r *http.Request) error {
+	zone, err := h.zone(r)
+	if err != nil {
+		return err
+	}
+	name, err := nameIn(r.PathValue("name"), zone)
+	if err != nil {
+		return err
+	}
+	var spec model.Name
+	if e := decode(r, &spec); e != nil {
+		return e
+	}
+	isNew, err := h.b.PutName(zone, name, spec)
+	if err != nil {
+		return err
+	}
+	n, _ := h.b.Name(zone, name)
+	return created(w, isNew, n)
+}
+
+func (h *handler) deleteName(w http.ResponseWriter, r *http.Request) error {
+	zone, err := h.zone(r)
+	if err != nil {
+		return err
+	}
+	name, err := nameIn(r.PathValue("name"), zone)
+	if err != nil {
+		return err
+	}
+	if err := h.b.DeleteName(zone, name); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// MaxBatch bounds the changes of one batch.
+const MaxBatch = 10000
+
+func (h *handler) batch(w http.ResponseWriter, r *http.Request) error {
+	zone, err := h.zone(r)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Put    map[string]model.Name `json:"put"`
+		Delete []string              `json:"delete"`
+	}
+	if e := decode(r, &body); e != nil {
+		return e
+	}
+	if n := len(body.Put) + len(body.Delete); n == 0 {
+		return Invalid("", "a batch needs put or delete")
+	} else if n > MaxBatch {
+		return Invalid("", "%d changes: a batch holds at most %d", n, MaxBatch)
+	}
+	put := make(map[string]model.Name, len(body.Put))
+	for raw, spec := range body.Put {
+		name, err := nameIn(raw, zone)
+		if err != nil {
+			return prefixed(fieldOf(err), "put["+strconv.Quote(raw)+"]")
+		}
+		if _, dup := put[name]; dup {
+			return Invalid("put["+strconv.Quote(raw)+"]", "%s is in the batch twice", name)
+		}
+		put[name] = spec
+	}
+	var del []string
+	for i, raw := range body.Delete {
+		name, err := nameIn(raw, zone)
+		if err != nil {
+			return prefixed(fieldOf(err), "delete["+strconv.Itoa(i)+"]")
+		}
+		if _, dup := put[name]; dup {
+			return Invalid("delete["+strconv.Itoa(i)+"]", "%s is both put and deleted", name)
+		}
+		del = append(del, name)
+	}
+	if err := h.b.Batch(zone, put, del); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"put": len(put), "deleted": len(del)})
+	return nil
+}
+
+// fieldOf turns an *Error of a path segment into a model.FieldError, so prefixed can nest it.
+func fieldOf(err error) error {
+	if e, ok := err.(*Error); ok {
+		f := e.Field
+		if f == "name" {
+			f = ""
+		}
+		return &model.FieldError{Code: e.Code, Field: f, Message: e.Message}
+	}
+	return err
+}
+
+// MaxReports bounds one RTT report.
+const MaxReports = 10000
+
+func (h *handler) postRTT(w http.ResponseWriter, r *http.Request) error {
+	var reports []RTTReport
+	if e := decode(r, &reports); e != nil {
+		return e
+	}
+	if len(reports) == 0 {
+		return Invalid("", "send a list of measurements")
+	}
+	if len(reports) > MaxReports {
+		return Invalid("", "%d measurements: a report holds at most %d", len(reports), MaxReports)
+	}
+	if err := h.b.ReportRTT(reports); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"accepted": len(reports)})
+	return nil
+}
+
+func (h *handler) getRTT(w http.ResponseWriter, r *http.Request) error {
+	client := r.URL.Query().Get("client")
+	if client == "" {
+		return Invalid("client", "give ?client=ADDRESS")
+	}
+	v, err := h.b.RTT(client)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (h *handler) explain(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	name, qtype, client := q.Get("name"), q.Get("type"), q.Get("client")
+	if name == "" {
+		return Invalid("name", "give ?name=NAME")
+	}
+	if qtype == "" {
+		qtype = "A"
+	}
+	v, err := h.b.Explain(name, qtype, client)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}

@@ -68,7 +68,9 @@ func (b backend) Edges() []api.Edge {
 	return out
 }
 
-func (b backend) Edge(id string) (api.Edge, bool) { return b.edgeView(b.g.state.Load(), strings.ToLower(id)) }
+func (b backend) Edge(id string) (api.Edge, bool) {
+	return b.edgeView(b.g.state.Load(), strings.ToLower(id))
+}
 
 func (b backend) PutEdge(id string, spec model.Edge) (bool, error) {
 	spec.Normalize()
@@ -153,7 +155,9 @@ func (b backend) Pools() []api.Pool {
 	return out
 }
 
-func (b backend) Pool(id string) (api.Pool, bool) { return b.poolView(b.g.state.Load(), strings.ToLower(id)) }
+func (b backend) Pool(id string) (api.Pool, bool) {
+	return b.poolView(b.g.state.Load(), strings.ToLower(id))
+}
 
 func (b backend) PutPool(id string, spec model.Pool) (bool, error) {
 	spec.Normalize()

@@ -45,13 +45,13 @@ func (b backend) Explain(name, qtype, client string) (any, error) {
 	}
 	out := map[string]any{
 		"name": fqdn, "type": dns.TypeToString[t], "client": addr.String(),
-		"network": rtt.KeyOf(addr).String(),
+		"network":         rtt.KeyOf(addr).String(),
 		"client_location": location(q.client),
-		"rcode":    dns.RcodeToString[res.rcode],
-		"answer":   rrStrings(res.answer),
-		"authority": rrStrings(res.ns),
-		"ecs_scope": q.scope,
-		"steps":    q.trace.Steps,
+		"rcode":           dns.RcodeToString[res.rcode],
+		"answer":          rrStrings(res.answer),
+		"authority":       rrStrings(res.ns),
+		"ecs_scope":       q.scope,
+		"steps":           q.trace.Steps,
 	}
 	if z := st.zoneOf(fqdn); z != "" {
 		out["zone"] = z
@@ -117,8 +117,8 @@ type explainWriter struct {
 func (w *explainWriter) RemoteAddr() net.Addr {
 	return net.UDPAddrFromAddrPort(netip.AddrPortFrom(w.addr, 0))
 }
-func (w *explainWriter) LocalAddr() net.Addr       { return &net.UDPAddr{} }
-func (w *explainWriter) WriteMsg(*dns.Msg) error   { return nil }
+func (w *explainWriter) LocalAddr() net.Addr         { return &net.UDPAddr{} }
+func (w *explainWriter) WriteMsg(*dns.Msg) error     { return nil }
 func (w *explainWriter) Write(b []byte) (int, error) { return len(b), nil }
 
 // edgeRTT is one edge in the RTT view.

@@ -282,4 +282,3 @@ func delegations(z *file.Zone) map[string]struct{} {
 	})
 	return cuts
 }
-

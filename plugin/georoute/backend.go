@@ -242,7 +242,7 @@ func (b backend) Names(zone, after string, limit int) ([]api.Name, string, error
 			return true // a name of a zone below this one
 		}
 		if len(out) == limit {
-			next = name
+			next = out[len(out)-1].FQDN // there is more: the next page starts after the last one here
 			return false
 		}
 		if v, ok := b.nameView(zone, name); ok {

@@ -16,7 +16,21 @@ import (
 	"github.com/miekg/dns"
 )
 
-var serverMu sync.Mutex
+var (
+	serverMu  sync.Mutex
+	instances []*caddy.Instance
+)
+
+// stopServers stops the servers the test started so far (to start them again).
+func stopServers(t *testing.T) {
+	serverMu.Lock()
+	defer serverMu.Unlock()
+	for _, i := range instances {
+		i.Stop()
+		i.ShutdownCallbacks()
+	}
+	instances = nil
+}
 
 // The custom build splices georoute into the directives (cmd/coredns-custom); so does this test.
 func init() {
@@ -36,7 +50,8 @@ func startServer(t *testing.T, corefile string) (udp, tcp string) {
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
-	t.Cleanup(func() { inst.Stop() })
+	instances = append(instances, inst)
+	t.Cleanup(func() { stopServers(t) })
 	srv := inst.Servers()[0]
 	return srv.LocalAddr().String(), srv.Addr().String()
 }

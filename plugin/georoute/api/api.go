@@ -4,6 +4,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -29,7 +30,7 @@ type Backend interface {
 	DeletePool(id string) error
 
 	// Names lists the names of zone in order, from the first after `after`, at most limit; next
-	// is where the following page starts ("" at the end).
+	// is the cursor of the following page: the last name of this one ("" at the end).
 	Names(zone, after string, limit int) (names []Name, next string, err error)
 	Name(zone, name string) (Name, bool)
 	PutName(zone, name string, spec model.Name) (created bool, err error)
@@ -113,6 +114,19 @@ func New(b Backend, auth *Auth, o Options) http.Handler {
 	h.route("GET /v1/rtt", Read, h.getRTT)
 	h.route("GET /v1/explain", Read, h.explain)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		var allowed []string
+		for _, m := range []string{"GET", "PUT", "POST", "DELETE"} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := h.mux.Handler(probe); pattern != "/" {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			writeError(w, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: fmt.Sprintf("%s %s: use %s", r.Method, r.URL.Path, strings.Join(allowed, " or "))})
+			return
+		}
 		writeError(w, NotFound("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
 	return h

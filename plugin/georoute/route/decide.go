@@ -38,7 +38,16 @@ type Env struct {
 	RTT    *rtt.Matrix // nil: nothing measured; distance alone
 }
 
-func (env *Env) up(e *Edge) bool { return env.Health == nil || env.Health.Up(e) }
+// up says whether e is up: an operator's override first, then the health checker.
+func (env *Env) up(e *Edge) bool {
+	switch e.Override {
+	case "down":
+		return false
+	case "up":
+		return true
+	}
+	return env.Health == nil || env.Health.Up(e)
+}
 
 // Client is the asking client: the address the decision is for (EDNS Client Subnet or source)
 // and what GeoIP says of it.

@@ -30,6 +30,7 @@ type Edge struct {
 	Continent   string
 	Subdivision string
 	Weight      int
+	Override    string // an operator's word: "down" (drained), "up" (forced), else the checks decide
 	Spec        model.Edge
 }
 
@@ -250,7 +251,7 @@ func (t *Table) member(m model.Member) Member {
 }
 
 func compileEdge(id string, spec model.Edge) *Edge {
-	e := &Edge{ID: id, Spec: spec, Weight: 100, Country: spec.Location.Country, Continent: spec.Location.Continent, Subdivision: spec.Location.Subdivision}
+	e := &Edge{ID: id, Spec: spec, Weight: 100, Country: spec.Location.Country, Continent: spec.Location.Continent, Subdivision: spec.Location.Subdivision, Override: spec.Override}
 	if spec.Weight != nil {
 		e.Weight = *spec.Weight
 	}

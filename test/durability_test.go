@@ -1,0 +1,180 @@
+package test
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+const durableToken = "d-0123456789abcdef0123"
+
+// child is the appliance running as a separate process.
+type child struct {
+	cmd      *exec.Cmd
+	api, dns string
+}
+
+func freeAddr(t *testing.T, network string) string {
+	t.Helper()
+	if network == "udp" {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pc.Close()
+		return pc.LocalAddr().String()
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startChild runs the appliance with its store in dir and waits until its API answers.
+func startChild(t *testing.T, dir, apiAddr, dnsAddr string) *child {
+	t.Helper()
+	_, port, _ := net.SplitHostPort(dnsAddr)
+	corefile := fmt.Sprintf(`.:%s {
+		bind 127.0.0.1
+		georoute {
+			zones ../zones
+			config ../georoute.yaml
+			store %s
+			api %s
+			api_token env:GEOROUTE_API_TOKEN write
+			reload 0
+		}
+	}`, port, filepath.Join(dir, "georoute.db"), apiAddr)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+corefile, "GEOROUTE_API_TOKEN="+durableToken)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &child{cmd: cmd, api: "http://" + apiAddr, dns: dnsAddr}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if st, err := c.request("GET", "/v1/zones", nil); err == nil && st == 200 {
+			return c
+		}
+		if cmd.ProcessState != nil || time.Now().After(deadline) {
+			t.Fatalf("the appliance did not start: %s", stderr.String())
+		}
+	}
+}
+
+var client = &http.Client{Timeout: 5 * time.Second}
+
+func (c *child) request(method, path string, body []byte) (int, error) {
+	req, _ := http.NewRequest(method, c.api+path, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+durableToken)
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// TestDurability starts the appliance as its own process, has 16 writers put names through the
+// API, kills it with SIGKILL mid-stream, starts it again on the same store and checks that every
+// write that got a 2xx is served, by the API and in DNS.
+func TestDurability(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills the appliance as a process")
+	}
+	dir := t.TempDir()
+	apiAddr, dnsAddr := freeAddr(t, "tcp"), freeAddr(t, "udp")
+	c := startChild(t, dir, apiAddr, dnsAddr)
+
+	var mu sync.Mutex
+	acked := map[string]string{} // name -> edge
+	var sent atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	edges := []string{"fra1", "iad1", "sin1"}
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				name := fmt.Sprintf("w%d-%d.t.example.net.", w, i)
+				edge := edges[i%len(edges)]
+				sent.Add(1)
+				st, err := c.request("PUT", "/v1/zones/example.net/names/"+name, []byte(`{"edge":"`+edge+`"}`))
+				if err != nil {
+					return // the server is gone
+				}
+				if st == 201 {
+					mu.Lock()
+					acked[name] = edge
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 2000 || time.Now().After(deadline) {
+			break
+		}
+	}
+	c.cmd.Process.Kill() // SIGKILL, mid-stream
+	c.cmd.Wait()
+	close(stop)
+	wg.Wait()
+	t.Logf("%d writes sent, %d acknowledged before SIGKILL", sent.Load(), len(acked))
+	if len(acked) < 100 {
+		t.Fatalf("only %d writes acknowledged: too few to test anything", len(acked))
+	}
+
+	c = startChild(t, dir, apiAddr, dnsAddr)
+	addrOf := map[string]string{"fra1": "192.0.2.10", "iad1": "198.51.100.10", "sin1": "203.0.113.20"}
+	dc := &dns.Client{Timeout: time.Second}
+	lost := 0
+	for name, edge := range acked {
+		st, err := c.request("GET", "/v1/zones/example.net/names/"+name, nil)
+		if err != nil || st != 200 {
+			lost++
+			if lost <= 5 {
+				t.Errorf("acknowledged %s is gone after the crash (GET %d %v)", name, st, err)
+			}
+			continue
+		}
+		r, _, err := dc.Exchange(new(dns.Msg).SetQuestion(name, dns.TypeA), c.dns)
+		if err != nil || len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != addrOf[edge] {
+			t.Errorf("%s: DNS answers %v (%v), want %s", name, r, err, addrOf[edge])
+		}
+	}
+	if lost > 0 {
+		t.Errorf("%d of %d acknowledged writes lost", lost, len(acked))
+	}
+	// The store is whole: the listing walks every name without an error.
+	if st, err := c.request("GET", "/v1/zones/example.net/names?limit=1000", nil); err != nil || st != 200 {
+		t.Errorf("listing after the crash: %d %v", st, err)
+	}
+}

@@ -41,7 +41,9 @@ func freePort(t *testing.T) string {
 	return addr
 }
 
-func startAPI(t *testing.T, dir string) *apiServer {
+func startAPI(t *testing.T, dir string) *apiServer { return startAPIReload(t, dir, "0") }
+
+func startAPIReload(t *testing.T, dir, reload string) *apiServer {
 	t.Helper()
 	t.Setenv("GEOROUTE_TEST_TOKEN", writeToken)
 	tokens := filepath.Join(dir, "tokens")
@@ -63,9 +65,9 @@ func startAPI(t *testing.T, dir string) *apiServer {
 			api_token env:GEOROUTE_TEST_TOKEN write
 			api_tokens %s
 			api_max_body 65536
-			reload 0
+			reload %s
 		}
-	}`, cfg, filepath.Join(dir, "georoute.db"), addr, tokens))
+	}`, cfg, filepath.Join(dir, "georoute.db"), addr, tokens, reload))
 	return &apiServer{t: t, base: "http://" + addr, dns: udp, cfg: cfg}
 }
 
@@ -377,11 +379,16 @@ func TestAPIRTTAndExplain(t *testing.T) {
 		t.Errorf("explain answer: %v", out["answer"])
 	}
 	steps := out["steps"].([]any)
-	if len(steps) != 1 || steps[0].(map[string]any)["Pool"] != "web" || len(steps[0].(map[string]any)["Members"].([]any)) != 6 {
+	if len(steps) != 1 || steps[0].(map[string]any)["pool"] != "web" || len(steps[0].(map[string]any)["members"].([]any)) != 6 {
 		t.Errorf("explain steps: %v", steps)
 	}
 	if out["ecs_scope"] != 8.0 || out["client_location"].(map[string]any)["country"] != "JP" {
 		t.Errorf("explain: scope %v location %v", out["ecs_scope"], out["client_location"])
+	}
+	// A client GeoIP does not know: no score for any edge, null in JSON.
+	out = s.expect("GET", "/v1/explain?name=www.example.net&type=A&client=192.0.2.1", readToken, nil, 200, "", "")
+	if m := out["steps"].([]any)[0].(map[string]any)["members"].([]any)[0].(map[string]any); m["score"] != nil || m["member"] != "edge fra1" {
+		t.Errorf("unknown client's member: %v", m)
 	}
 	s.expect("GET", "/v1/explain?name=www.example.net&type=BOGUS&client=1.1.1.1", readToken, nil, 400, "invalid_field", "type")
 	s.expect("GET", "/v1/explain?name=www.example.net&client=nope", readToken, nil, 400, "invalid_field", "client")
@@ -407,4 +414,31 @@ func TestAPIDurableAcrossRestart(t *testing.T) {
 	if got := s.addr("www.example.net.", dns.TypeA); got != "203.0.113.10" {
 		t.Errorf("the reported RTT was lost: www from London answers %q, want gru1", got)
 	}
+}
+
+// TestConfigReloadKeepsAPINames: a config edit that would take away an edge that names set
+// through the API are pinned to is refused; the last good config keeps serving.
+func TestConfigReloadKeepsAPINames(t *testing.T) {
+	dir := t.TempDir()
+	s := startAPIReload(t, dir, "100ms")
+	s.expect("PUT", "/v1/zones/example.net/names/tun.t", writeToken, map[string]any{"edge": "gru1"}, 201, "", "")
+	without := strings.NewReplacer("  gru1: {addresses: [203.0.113.10], location: {lat: -23.55, lon: -46.63, country: BR}}\n", "", "gru1, ", "", "[gru1, sin1]", "[sin1]").Replace(testConfig(t))
+	if strings.Contains(without, "gru1") {
+		t.Fatalf("the edited config still names gru1:\n%s", without)
+	}
+	if err := os.WriteFile(s.cfg, []byte(without), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(600 * time.Millisecond)
+	if got := s.addr("tun.t.example.net.", dns.TypeA); got != "203.0.113.10" {
+		t.Errorf("tun.t answers %q after the refused edit, want gru1's 203.0.113.10", got)
+	}
+	s.expect("GET", "/v1/edges/gru1", readToken, nil, 200, "", "")
+	// Once the name goes, the same edit loads.
+	s.expect("DELETE", "/v1/zones/example.net/names/tun.t", writeToken, nil, 204, "", "")
+	os.WriteFile(s.cfg, []byte(without+"\n# touched\n"), 0o644)
+	waitFor(t, "the edit to load", func() bool {
+		st, _ := s.do("GET", "/v1/edges/gru1", readToken, nil)
+		return st == 404
+	})
 }

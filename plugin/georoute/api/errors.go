@@ -101,7 +101,9 @@ func writeError(w http.ResponseWriter, e *Error) {
 // decode reads one JSON value into v, strictly: unknown fields, wrong types, trailing data and
 // bodies over the limit are errors that name what is wrong.
 func decode(r *http.Request, v any) *Error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+	// JSON is what is read, whatever the type says: curl -d sends application/x-www-form-urlencoded.
+	// Only a type that cannot be JSON is refused.
+	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "multipart/") || strings.HasPrefix(ct, "text/xml") || strings.HasPrefix(ct, "application/xml") {
 		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: fmt.Sprintf("content type %q: send application/json", ct)}
 	}
 	dec := json.NewDecoder(r.Body)

@@ -1,6 +1,7 @@
 package route
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"net/netip"
@@ -155,21 +156,34 @@ type Trace struct {
 
 // Step is one pool evaluated, nested pools after the pool that holds them.
 type Step struct {
-	Depth   int
-	Pool    string
-	Policy  string
-	Rule    string // geo, cidr, asn: the rule used
-	Healthy bool
-	Members []TraceMember
+	Depth   int           `json:"depth"`
+	Pool    string        `json:"pool"`
+	Policy  string        `json:"policy"`
+	Rule    string        `json:"rule,omitempty"` // geo, cidr, asn: the rule used
+	Healthy bool          `json:"healthy"`
+	Members []TraceMember `json:"members"`
 }
 
 // TraceMember is one member of a pool in a trace, in the pool's order.
 type TraceMember struct {
-	Name   string // "edge fra1", "pool eu"
-	Up     bool
-	Score  float64 // in Unit; +Inf when unknown
-	Unit   string
-	Source string // latency: where the figure came from
+	Name   string  `json:"member"` // "edge fra1", "pool eu"
+	Up     bool    `json:"up"`
+	Score  float64 `json:"-"` // in Unit; +Inf when unknown
+	Unit   string  `json:"unit"`
+	Source string  `json:"source,omitempty"` // latency: where the figure came from
+}
+
+// MarshalJSON writes the score as null when it is not a number JSON can hold.
+func (m TraceMember) MarshalJSON() ([]byte, error) {
+	type plain TraceMember
+	out := struct {
+		plain
+		Score *float64 `json:"score"`
+	}{plain: plain(m)}
+	if !math.IsInf(m.Score, 0) && !math.IsNaN(m.Score) {
+		out.Score = &m.Score
+	}
+	return json.Marshal(out)
 }
 
 // Reset empties d for reuse, keeping its buffers.

@@ -24,6 +24,15 @@ type child struct {
 	api, dns string
 }
 
+func freeUDP(tb testing.TB) string {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer pc.Close()
+	return pc.LocalAddr().String()
+}
+
 func freeAddr(t *testing.T, network string) string {
 	t.Helper()
 	if network == "udp" {
@@ -44,6 +53,10 @@ func freeAddr(t *testing.T, network string) string {
 
 // startChild runs the appliance with its store in dir and waits until its API answers.
 func startChild(t *testing.T, dir, apiAddr, dnsAddr string) *child {
+	return startChildTB(t, dir, apiAddr, dnsAddr)
+}
+
+func startChildTB(t testing.TB, dir, apiAddr, dnsAddr string) *child {
 	t.Helper()
 	_, port, _ := net.SplitHostPort(dnsAddr)
 	corefile := fmt.Sprintf(`.:%s {
@@ -70,7 +83,7 @@ func startChild(t *testing.T, dir, apiAddr, dnsAddr string) *child {
 	}
 	c := &child{cmd: cmd, api: "http://" + apiAddr, dns: dnsAddr}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(120 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if st, err := c.request("GET", "/v1/zones", nil); err == nil && st == 200 {
 			return c
 		}

@@ -2,9 +2,17 @@ package georoute
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -441,4 +449,41 @@ func TestConfigReloadKeepsAPINames(t *testing.T) {
 		st, _ := s.do("GET", "/v1/edges/gru1", readToken, nil)
 		return st == 404
 	})
+}
+
+func TestAPITLS(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	kder, _ := x509.MarshalECPrivateKey(key)
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	t.Setenv("GEOROUTE_TEST_TOKEN", writeToken)
+	addr := freePort(t)
+	startServer(t, fmt.Sprintf(`.:0 {
+		bind 127.0.0.1
+		georoute {
+			zones testdata/zones
+			store %s
+			api %s
+			api_token env:GEOROUTE_TEST_TOKEN write
+			api_tls %s %s
+		}
+	}`, filepath.Join(dir, "g.db"), addr, certFile, keyFile))
+	pool := x509.NewCertPool()
+	pool.AddCert(func() *x509.Certificate { c, _ := x509.ParseCertificate(der); return c }())
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 5 * time.Second}
+	req, _ := http.NewRequest("GET", "https://"+addr+"/v1/zones", nil)
+	req.Header.Set("Authorization", "Bearer "+writeToken)
+	resp, err := c.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("https: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if resp, err := http.Get("http://" + addr + "/v1/zones"); err == nil && resp.StatusCode == 200 {
+		t.Error("plain HTTP answered on the TLS address")
+	}
 }

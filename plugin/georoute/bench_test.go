@@ -2,10 +2,14 @@ package georoute
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"sync/atomic"
 	"testing"
 
 	"github.com/coredns/coredns/plugin/test"
+	"github.com/georoute/appliance/plugin/georoute/model"
+	"github.com/georoute/appliance/plugin/georoute/route"
 	"github.com/miekg/dns"
 )
 
@@ -50,4 +54,45 @@ func BenchmarkRoutedWildcard(b *testing.B) {
 // BenchmarkStatic is a zone file answer through CoreDNS's zone lookup, for comparison.
 func BenchmarkStatic(b *testing.B) {
 	benchServe(b, new(dns.Msg).SetQuestion("static.example.net.", dns.TypeA), london)
+}
+
+// BenchmarkPinnedNames answers pinned tunnel names with 100 and with 1,000,000 names loaded, on
+// both cores: queries to the same 100 names (hot) and to names spread over all of them (spread,
+// where each lookup misses the CPU caches).
+func BenchmarkPinnedNames(b *testing.B) {
+	for _, n := range []int{100, 1000000} {
+		g := newTestRoute(b, testConfig(b))
+		st := g.state.Load()
+		msgs := make([]*dns.Msg, n)
+		for i := 0; i < n; i++ {
+			name := fmt.Sprintf("t%07x.t.example.net.", i)
+			bd, err := st.table.Bind(name, model.Name{Edge: "fra1", TTL: 10}, route.FromAPI)
+			if err != nil {
+				b.Fatal(err)
+			}
+			g.names.Put(bd)
+			msgs[i] = new(dns.Msg).SetQuestion(name, dns.TypeA)
+		}
+		for _, pattern := range []string{"hot", "spread"} {
+			b.Run(fmt.Sprintf("names=%d/%s", n, pattern), func(b *testing.B) {
+				b.ReportAllocs()
+				var next atomic.Uint64
+				b.RunParallel(func(pb *testing.PB) {
+					w := &discard{remote: &net.UDPAddr{IP: net.ParseIP(london), Port: 40212}}
+					ctx := context.Background()
+					i := int(next.Add(7919))
+					for pb.Next() {
+						var m *dns.Msg
+						if pattern == "hot" {
+							m = msgs[i%100]
+						} else {
+							m = msgs[(i*2654435761)%n]
+						}
+						g.ServeDNS(ctx, w, m)
+						i++
+					}
+				})
+			})
+		}
+	}
 }

@@ -1,10 +1,12 @@
 package georoute
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/georoute/appliance/plugin/georoute/config"
@@ -253,8 +255,8 @@ func (g *GeoRoute) loadNames() error {
 	st := g.state.Load()
 	lost := 0
 	err := g.db.Load(store.Names, func(k string, v []byte) error {
-		var spec model.Name
-		if err := json.Unmarshal(v, &spec); err != nil {
+		spec, err := decodeName(v)
+		if err != nil {
 			return fmt.Errorf("store: name %s: %v", store.KeyName(k), err)
 		}
 		name := store.KeyName(k)
@@ -272,4 +274,29 @@ func (g *GeoRoute) loadNames() error {
 		log.Errorf("%d names in the store are not served", lost)
 	}
 	return err
+}
+
+// decodeName reads a name as the committer stores it. A pinned name, {"edge":"ID"} with an optional
+// "ttl", is most of a large store and is read without encoding/json; anything else goes through it.
+func decodeName(v []byte) (model.Name, error) {
+	if rest, ok := bytes.CutPrefix(v, []byte(`{"edge":"`)); ok {
+		if i := bytes.IndexByte(rest, '"'); i > 0 && model.ValidID(string(rest[:i])) {
+			n := model.Name{Edge: string(rest[:i])}
+			rest = rest[i+1:]
+			if bytes.Equal(rest, []byte("}")) {
+				return n, nil
+			}
+			if digits, ok := bytes.CutPrefix(rest, []byte(`,"ttl":`)); ok {
+				if d, ok := bytes.CutSuffix(digits, []byte("}")); ok {
+					if ttl, err := strconv.ParseUint(string(d), 10, 32); err == nil {
+						n.TTL = uint32(ttl)
+						return n, nil
+					}
+				}
+			}
+		}
+	}
+	var n model.Name
+	err := json.Unmarshal(v, &n)
+	return n, err
 }

@@ -62,6 +62,9 @@ func (g *GeoRoute) open() error {
 			return err
 		}
 		g.db = db
+		if n, err := db.Count(store.Names); err == nil && n > 0 {
+			g.names = route.NewNamesSized(n + n/8)
+		}
 		if err := g.loadStore(); err != nil {
 			db.Close()
 			return err

@@ -11,6 +11,8 @@ import (
 )
 
 func TestParse(t *testing.T) {
+	t.Setenv("GEOROUTE_PARSE_TOKEN", "0123456789abcdef0123")
+	t.Setenv("GEOROUTE_SHORT_TOKEN", "short")
 	tests := []struct {
 		input   string
 		wantErr string
@@ -28,6 +30,16 @@ func TestParse(t *testing.T) {
 		{"georoute {\n zones testdata/zones\n reload 1ms\n}", "too often"},
 		{"georoute {\n zones testdata/zones\n policy latency\n}", "unknown property 'policy'"},
 		{"georoute {\n zones testdata/zones\n}\ngeoroute {\n zones testdata/zones\n}", "once per Server Block"},
+		{"georoute {\n zones testdata/zones\n store s.db\n api 127.0.0.1:8053\n api_token env:GEOROUTE_PARSE_TOKEN write example.net\n}", ""},
+		{"georoute {\n zones testdata/zones\n store s.db\n api 127.0.0.1:8053\n}", "the API does not start without a token"},
+		{"georoute {\n zones testdata/zones\n api 127.0.0.1:8053\n api_token env:GEOROUTE_PARSE_TOKEN write\n}", "the API needs 'store FILE'"},
+		{"georoute {\n zones testdata/zones\n store s.db\n api 127.0.0.1:8053\n api_token env:GEOROUTE_UNSET_TOKEN write\n}", "GEOROUTE_UNSET_TOKEN: the environment variable is empty or unset"},
+		{"georoute {\n zones testdata/zones\n store s.db\n api 127.0.0.1:8053\n api_token env:GEOROUTE_SHORT_TOKEN write\n}", "at least 16 characters"},
+		{"georoute {\n zones testdata/zones\n store s.db\n api 127.0.0.1:8053\n api_token env:GEOROUTE_PARSE_TOKEN god\n}", `scope "god" is not read, write or admin`},
+		{"georoute {\n zones testdata/zones\n store s.db\n api 127.0.0.1:8053\n api_token s3cr3t-in-the-corefile write\n}", "tokens do not belong in a Corefile"},
+		{"georoute {\n zones testdata/zones\n store s.db\n api 8053\n api_token env:GEOROUTE_PARSE_TOKEN write\n}", "is not host:port"},
+		{"georoute {\n zones testdata/zones\n api_token env:GEOROUTE_PARSE_TOKEN write\n}", "need 'api ADDRESS'"},
+		{"georoute {\n zones testdata/zones\n store s.db\n api 127.0.0.1:8053\n api_tokens /nonexistent/tokens\n}", "api_tokens: open /nonexistent/tokens"},
 	}
 	for _, tc := range tests {
 		c := caddy.NewTestController("dns", tc.input)

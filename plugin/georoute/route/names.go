@@ -18,8 +18,12 @@ type Names struct {
 }
 
 // NewNames returns an empty index.
-func NewNames() *Names {
-	return &Names{m: xsync.NewMap[string, *Binding](), below: xsync.NewMap[string, int32](), uses: xsync.NewMap[string, int32]()}
+func NewNames() *Names { return NewNamesSized(0) }
+
+// NewNamesSized returns an empty index with room for about n names, so that loading them does
+// not grow it step by step.
+func NewNamesSized(n int) *Names {
+	return &Names{m: xsync.NewMap[string, *Binding](xsync.WithPresize(n)), below: xsync.NewMap[string, int32](), uses: xsync.NewMap[string, int32]()}
 }
 
 // Get returns the binding of name (lower case, fully qualified), or nil.

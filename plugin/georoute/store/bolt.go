@@ -67,6 +67,16 @@ func (b *Bolt) Scan(kind Kind, prefix, from string, fn func(key string, value []
 	})
 }
 
+// Count implements Store.
+func (b *Bolt) Count(kind Kind) (int, error) {
+	n := 0
+	err := b.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket([]byte(kind)).Stats().KeyN
+		return nil
+	})
+	return n, err
+}
+
 // Commit implements Store: one bbolt transaction, fsynced before it returns.
 func (b *Bolt) Commit(ops []Op) error {
 	return b.db.Update(func(tx *bolt.Tx) error {

@@ -40,6 +40,8 @@ type Store interface {
 	// Scan calls fn for the objects of kind whose keys start with prefix, from the first key at
 	// or after from, in key order, until fn returns false.
 	Scan(kind Kind, prefix, from string, fn func(key string, value []byte) bool) error
+	// Count is how many objects of kind there are.
+	Count(kind Kind) (int, error)
 	// Commit applies ops in one transaction, durable when it returns nil.
 	Commit(ops []Op) error
 	// Close releases the store.

@@ -83,7 +83,14 @@ func (g *GeoRoute) compile(f *files, o objects) (*compiled, error) {
 			err = t.CheckDetection(b.Pool, name)
 		}
 		if err != nil {
-			es = append(es, prefixField(err, field))
+			if strings.HasPrefix(err.Error(), "names[") { // CheckDetection names the name itself
+				field = ""
+			}
+			fe, ok := model.AsFieldError(model.Prefix(err, field))
+			if !ok {
+				fe = &model.FieldError{Code: model.CodeInvalid, Field: field, Message: err.Error()}
+			}
+			es = append(es, fe)
 			continue
 		}
 		cfgNames[name] = b
@@ -188,20 +195,6 @@ func (g *GeoRoute) inConfig(err error) error {
 		return err
 	}
 	return config.InFile(g.in.config, err)
-}
-
-func prefixField(err error, path string) *model.FieldError {
-	fe, ok := err.(*model.FieldError)
-	if !ok {
-		return &model.FieldError{Code: model.CodeInvalid, Field: path, Message: err.Error()}
-	}
-	f := *fe
-	if f.Field == "" {
-		f.Field = path
-	} else if !strings.HasPrefix(f.Field, "names[") {
-		f.Field = path + "." + f.Field
-	}
-	return &f
 }
 
 // loadStore reads the API's objects and RTT reports from the store; names come after the first

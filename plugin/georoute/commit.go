@@ -190,44 +190,20 @@ func (g *GeoRoute) checkNames(st *state, s *staged, r *writeReq) ([]*route.Bindi
 		spec.Records = slices.Clone(spec.Records)
 		spec.Normalize()
 		if err := spec.Validate(nc.name, func(id string) bool { return st.table.Edge(id) != nil }, func(id string) bool { return st.table.Pool(id) != nil }); err != nil {
-			return nil, prefixErr(err, nc.field)
+			return nil, model.Prefix(err, nc.field)
 		}
 		b, err := st.table.Bind(nc.name, spec, route.FromAPI)
 		if err == nil && b.Pool != "" {
 			err = st.table.CheckDetection(b.Pool, nc.name)
 		}
 		if err != nil {
-			return nil, prefixErr(err, nc.field)
+			return nil, model.Prefix(err, nc.field)
 		}
 		val, _ := json.Marshal(spec)
 		r.ops = append(r.ops, store.Op{Kind: store.Names, Key: key, Value: val})
 		binds[i] = b
 	}
 	return binds, nil
-}
-
-// prefixErr points a model error at path; other errors pass.
-func prefixErr(err error, path string) error {
-	if path == "" {
-		return err
-	}
-	switch err.(type) {
-	case *model.FieldError, model.Errors:
-		var fe *model.FieldError
-		if es, ok := err.(model.Errors); ok {
-			fe = es[0]
-		} else {
-			fe = err.(*model.FieldError)
-		}
-		f := *fe
-		if f.Field == "" {
-			f.Field = path
-		} else {
-			f.Field = path + "." + f.Field
-		}
-		return &f
-	}
-	return err
 }
 
 // commitObjects commits one request that changes edges, pools or overrides.

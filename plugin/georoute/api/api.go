@@ -95,15 +95,9 @@ func New(b Backend, auth *Auth, o Options) http.Handler {
 		o.MaxBody = 4 << 20
 	}
 	h := &handler{b: b, auth: auth, o: o, mux: http.NewServeMux()}
-	h.route("GET /v1/edges", Read, h.listEdges)
-	h.route("GET /v1/edges/{id}", Read, h.getEdge)
-	h.route("PUT /v1/edges/{id}", Write, h.putEdge)
-	h.route("DELETE /v1/edges/{id}", Write, h.deleteEdge)
+	objectRoutes[model.Edge, Edge]{"edge", b.Edges, b.Edge, b.PutEdge, b.DeleteEdge}.register(h)
 	h.route("PUT /v1/edges/{id}/override", Write, h.putOverride)
-	h.route("GET /v1/pools", Read, h.listPools)
-	h.route("GET /v1/pools/{id}", Read, h.getPool)
-	h.route("PUT /v1/pools/{id}", Write, h.putPool)
-	h.route("DELETE /v1/pools/{id}", Write, h.deletePool)
+	objectRoutes[model.Pool, Pool]{"pool", b.Pools, b.Pool, b.PutPool, b.DeletePool}.register(h)
 	h.route("GET /v1/zones", Read, h.listZones)
 	h.route("GET /v1/zones/{zone}/names", Read, h.listNames)
 	h.route("GET /v1/zones/{zone}/names/{name}", Read, h.getName)
@@ -225,40 +219,48 @@ func created(w http.ResponseWriter, isNew bool, v any) error {
 	return nil
 }
 
-func (h *handler) listEdges(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]any{"edges": h.b.Edges()})
-	return nil
+// objectRoutes serves one kind of object by id (edges, pools): list, get, put, delete.
+type objectRoutes[S, V any] struct {
+	kind   string // "edge"
+	list   func() []V
+	get    func(id string) (V, bool)
+	put    func(id string, spec S) (bool, error)
+	delete func(id string) error
 }
 
-func (h *handler) getEdge(w http.ResponseWriter, r *http.Request) error {
-	e, ok := h.b.Edge(r.PathValue("id"))
-	if !ok {
-		return NotFound("no edge %q", r.PathValue("id"))
-	}
-	writeJSON(w, http.StatusOK, e)
-	return nil
-}
-
-func (h *handler) putEdge(w http.ResponseWriter, r *http.Request) error {
-	var spec model.Edge
-	if e := decode(r, &spec); e != nil {
-		return e
-	}
-	id := strings.ToLower(r.PathValue("id"))
-	isNew, err := h.b.PutEdge(id, spec)
-	if err != nil {
-		return err
-	}
-	e, _ := h.b.Edge(id)
-	return created(w, isNew, e)
-}
-
-func (h *handler) deleteEdge(w http.ResponseWriter, r *http.Request) error {
-	if err := h.b.DeleteEdge(strings.ToLower(r.PathValue("id"))); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+func (o objectRoutes[S, V]) register(h *handler) {
+	h.route("GET /v1/"+o.kind+"s", Read, func(w http.ResponseWriter, r *http.Request) error {
+		writeJSON(w, http.StatusOK, map[string]any{o.kind + "s": o.list()})
+		return nil
+	})
+	h.route("GET /v1/"+o.kind+"s/{id}", Read, func(w http.ResponseWriter, r *http.Request) error {
+		v, ok := o.get(strings.ToLower(r.PathValue("id")))
+		if !ok {
+			return NotFound("no %s %q", o.kind, r.PathValue("id"))
+		}
+		writeJSON(w, http.StatusOK, v)
+		return nil
+	})
+	h.route("PUT /v1/"+o.kind+"s/{id}", Write, func(w http.ResponseWriter, r *http.Request) error {
+		var spec S
+		if e := decode(r, &spec); e != nil {
+			return e
+		}
+		id := strings.ToLower(r.PathValue("id"))
+		isNew, err := o.put(id, spec)
+		if err != nil {
+			return err
+		}
+		v, _ := o.get(id)
+		return created(w, isNew, v)
+	})
+	h.route("DELETE /v1/"+o.kind+"s/{id}", Write, func(w http.ResponseWriter, r *http.Request) error {
+		if err := o.delete(strings.ToLower(r.PathValue("id"))); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
 }
 
 func (h *handler) putOverride(w http.ResponseWriter, r *http.Request) error {
@@ -279,42 +281,6 @@ func (h *handler) putOverride(w http.ResponseWriter, r *http.Request) error {
 	}
 	e, _ := h.b.Edge(id)
 	writeJSON(w, http.StatusOK, e)
-	return nil
-}
-
-func (h *handler) listPools(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]any{"pools": h.b.Pools()})
-	return nil
-}
-
-func (h *handler) getPool(w http.ResponseWriter, r *http.Request) error {
-	p, ok := h.b.Pool(r.PathValue("id"))
-	if !ok {
-		return NotFound("no pool %q", r.PathValue("id"))
-	}
-	writeJSON(w, http.StatusOK, p)
-	return nil
-}
-
-func (h *handler) putPool(w http.ResponseWriter, r *http.Request) error {
-	var spec model.Pool
-	if e := decode(r, &spec); e != nil {
-		return e
-	}
-	id := strings.ToLower(r.PathValue("id"))
-	isNew, err := h.b.PutPool(id, spec)
-	if err != nil {
-		return err
-	}
-	p, _ := h.b.Pool(id)
-	return created(w, isNew, p)
-}
-
-func (h *handler) deletePool(w http.ResponseWriter, r *http.Request) error {
-	if err := h.b.DeletePool(strings.ToLower(r.PathValue("id"))); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
@@ -353,12 +319,17 @@ func (h *handler) listNames(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (h *handler) getName(w http.ResponseWriter, r *http.Request) error {
-	zone, err := h.zone(r)
-	if err != nil {
-		return err
+// zoneName reads the {zone} and {name} of a path.
+func (h *handler) zoneName(r *http.Request) (zone, name string, err error) {
+	if zone, err = h.zone(r); err != nil {
+		return "", "", err
 	}
-	name, err := nameIn(r.PathValue("name"), zone)
+	name, err = nameIn(r.PathValue("name"), zone)
+	return zone, name, err
+}
+
+func (h *handler) getName(w http.ResponseWriter, r *http.Request) error {
+	zone, name, err := h.zoneName(r)
 	if err != nil {
 		return err
 	}
@@ -371,11 +342,7 @@ func (h *handler) getName(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) putName(w http.ResponseWriter, r *http.Request) error {
-	zone, err := h.zone(r)
-	if err != nil {
-		return err
-	}
-	name, err := nameIn(r.PathValue("name"), zone)
+	zone, name, err := h.zoneName(r)
 	if err != nil {
 		return err
 	}
@@ -392,11 +359,7 @@ func (h *handler) putName(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) deleteName(w http.ResponseWriter, r *http.Request) error {
-	zone, err := h.zone(r)
-	if err != nil {
-		return err
-	}
-	name, err := nameIn(r.PathValue("name"), zone)
+	zone, name, err := h.zoneName(r)
 	if err != nil {
 		return err
 	}
@@ -431,7 +394,7 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) error {
 	for raw, spec := range body.Put {
 		name, err := nameIn(raw, zone)
 		if err != nil {
-			return prefixed(fieldOf(err), "put["+strconv.Quote(raw)+"]")
+			return model.Prefix(fieldOf(err), "put["+strconv.Quote(raw)+"]")
 		}
 		if _, dup := put[name]; dup {
 			return Invalid("put["+strconv.Quote(raw)+"]", "%s is in the batch twice", name)
@@ -442,7 +405,7 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) error {
 	for i, raw := range body.Delete {
 		name, err := nameIn(raw, zone)
 		if err != nil {
-			return prefixed(fieldOf(err), "delete["+strconv.Itoa(i)+"]")
+			return model.Prefix(fieldOf(err), "delete["+strconv.Itoa(i)+"]")
 		}
 		if _, dup := put[name]; dup {
 			return Invalid("delete["+strconv.Itoa(i)+"]", "%s is both put and deleted", name)

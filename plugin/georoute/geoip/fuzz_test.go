@@ -90,7 +90,7 @@ func FuzzOpen(f *testing.F) {
 		if err != nil {
 			return
 		}
-		st := &state{cities: newCache[*Location](4), asns: newCache[uint32](4)}
+		st := &state{cities: newCache[*Location](4), asns: newCache[uint32](4), nets: newCache[Result](4)}
 		list4, list6 := &st.city4, &st.city6
 		if asn {
 			list4, list6 = &st.asn4, &st.asn6

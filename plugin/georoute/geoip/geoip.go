@@ -177,6 +177,7 @@ type state struct {
 	asn4, asn6   []*file
 	cities       *cache[*Location] // nil Location: the record holds no location
 	asns         *cache[uint32]
+	nets         *cache[Result] // by client network (/24, /48), when its whole network shares the result
 }
 
 // DB answers lookups from a set of database files. It is safe for concurrent use.
@@ -194,6 +195,7 @@ func Open(o Options) (*DB, error) {
 	st := &state{
 		cities: newCache[*Location](o.CacheSize),
 		asns:   newCache[uint32](o.CacheSize),
+		nets:   newCache[Result](o.CacheSize),
 	}
 	var v4City, v6City, v4ASN, v6ASN []*file
 	open := func(path, kind string) error {
@@ -323,6 +325,31 @@ func (db *DB) Lookup(addr netip.Addr) Result {
 		return Result{}
 	}
 	addr = addr.Unmap()
+	// Resolvers send the same client networks again and again: a network whose result holds for
+	// all of it skips the tree walks (which, on miekg/dns's goroutine per query, also grow the
+	// stack every time).
+	key, bits := netKey(addr)
+	if s := st.nets.get(key); s != nil {
+		return s.val
+	}
+	res := lookupSlow(st, addr)
+	if res.Bits <= bits && res.ASNBits <= bits {
+		st.nets.put(key, res)
+	}
+	return res
+}
+
+// netKey identifies addr's client network, its /24 or /48, and gives that prefix length.
+func netKey(a netip.Addr) (uint64, int) {
+	if a.Is4() {
+		b := a.As4()
+		return 1<<62 | uint64(b[0])<<16 | uint64(b[1])<<8 | uint64(b[2]), 24
+	}
+	b := a.As16()
+	return 2<<62 | uint64(b[0])<<40 | uint64(b[1])<<32 | uint64(b[2])<<24 | uint64(b[3])<<16 | uint64(b[4])<<8 | uint64(b[5]), 48
+}
+
+func lookupSlow(st *state, addr netip.Addr) Result {
 	var res Result
 	cities, asns := st.city6, st.asn6
 	if addr.Is4() {

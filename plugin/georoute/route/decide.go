@@ -82,8 +82,8 @@ func (c *Client) lookRTT(m *rtt.Matrix) {
 		return
 	}
 	c.looked = true
-	if m == nil {
-		return
+	if m.Empty() {
+		return // nothing measured: the estimate is the distance model, computed per edge in RTTTo
 	}
 	c.row = m.Row(rtt.KeyOf(c.Addr))
 	c.profile = m.Profile(c.Info())

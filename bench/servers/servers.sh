@@ -155,6 +155,6 @@ stop_server() {
 		if [ "$_sv_i" -ge 150 ]; then _sv_err "stop_server: $1 still running"; return 1; fi
 		sleep 0.1
 	done
-	wait "$1" 2>/dev/null
+	wait "$1" 2>/dev/null || true # not our child when started by a command substitution
 	return 0
 }

@@ -68,6 +68,10 @@ func main() {
 			return
 		}
 		r := med(a, 0) / med(b, 0)
+		if target == 0 {
+			fmt.Printf("- %s: %.2f× (for information)\n", what, r)
+			return
+		}
 		verdict := "met"
 		if r < target {
 			verdict = "NOT met"
@@ -80,9 +84,10 @@ func main() {
 	ratio("georoute routed / stock CoreDNS file static", ours, key{"coredns-file", "static"}, 1.0)
 	ratio("georoute routed / stock CoreDNS geoip+view routed", ours, key{"coredns-view", "routed"}, 3.0)
 	ratio("georoute routed / PowerDNS LUA routed", ours, key{"pdns-lua", "routed"}, 10.0)
-	ratio("georoute routed / PowerDNS geoip backend routed", ours, key{"pdns-geoip", "routed"}, 1.0)
-	ratio("georoute routed / gdnsd routed", ours, key{"gdnsd", "routed"}, 1.0)
-	ratio("georoute mixed / stock CoreDNS file mixed", key{"georoute", "mixed"}, key{"coredns-file", "mixed"}, 1.0)
+	ratio("georoute routed / PowerDNS LUA (shared) routed", ours, key{"pdns-lua-shared", "routed"}, 0)
+	ratio("georoute routed / PowerDNS geoip backend routed", ours, key{"pdns-geoip", "routed"}, 0)
+	ratio("georoute routed / gdnsd routed", ours, key{"gdnsd", "routed"}, 0)
+	ratio("georoute mixed / stock CoreDNS file mixed", key{"georoute", "mixed"}, key{"coredns-file", "mixed"}, 0)
 	if f, ok := cols[key{"coredns-file", "static"}]; ok {
 		if o, ok := cols[ours]; ok {
 			verdict := "met"

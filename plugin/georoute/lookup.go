@@ -103,7 +103,7 @@ func (q *query) resolve(qname string, owner string) result {
 		}
 		return q.zoneLookup(z, qname)
 	}
-	return result{rcode: dns.RcodeNameError, ns: soa(z)}
+	return result{rcode: dns.RcodeNameError, ns: q.st.negSOA[z]}
 }
 
 // fromBinding answers from a binding owned by qname or, for a wildcard, covering it. The zone
@@ -198,6 +198,9 @@ func (q *query) zoneLookup(z *file.Zone, qname string) result {
 			return q.chase(z, answer)
 		}
 	}
+	if len(answer) == 0 && len(ns) == 1 && ns[0].Header().Rrtype == dns.TypeSOA {
+		r.ns = q.st.negSOA[z] // a negative answer: CoreDNS's zone lookup hands out the SOA as stored
+	}
 	switch res {
 	case file.NameError:
 		r.rcode = dns.RcodeNameError
@@ -227,7 +230,7 @@ func (q *query) belowCut(qname, origin string) bool {
 	return false
 }
 
-func (q *query) noData(z *file.Zone) result { return result{ns: soa(z)} }
+func (q *query) noData(z *file.Zone) result { return result{ns: q.st.negSOA[z]} }
 
 // hinfo answers ANY for an existing name with one synthesized HINFO, as RFC 8482 allows.
 func (q *query) hinfo(z *file.Zone, owner string) result {
@@ -235,7 +238,13 @@ func (q *query) hinfo(z *file.Zone, owner string) result {
 	return result{answer: []dns.RR{&dns.HINFO{Hdr: hdr, Cpu: "RFC8482"}}}
 }
 
-func soa(z *file.Zone) []dns.RR { return []dns.RR{z.Apex.SOA} }
+// negativeSOA is the SOA a negative answer carries: its TTL is the lower of the SOA's own and its
+// minimum, the time a resolver may cache the negative answer (RFC 2308, section 3).
+func negativeSOA(z *file.Zone) []dns.RR {
+	s := dns.Copy(z.Apex.SOA).(*dns.SOA)
+	s.Hdr.Ttl = min(s.Hdr.Ttl, s.Minttl)
+	return []dns.RR{s}
+}
 
 // staticHas reports whether name exists in the zone file: it owns records, or names below it do.
 func staticHas(z *file.Zone, name string) bool {

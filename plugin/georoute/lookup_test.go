@@ -9,6 +9,8 @@ import (
 
 var (
 	soaNet = test.SOA("example.net. 3600 IN SOA ns1.example.net. hostmaster.example.net. 2026112201 7200 3600 1209600 300")
+	// Negative answers carry the SOA with the TTL a resolver may cache them: min(TTL, minimum).
+	soaNeg = test.SOA("example.net. 300 IN SOA ns1.example.net. hostmaster.example.net. 2026112201 7200 3600 1209600 300")
 	nsNet  = []dns.RR{test.NS("example.net. 3600 IN NS ns1.example.net."), test.NS("example.net. 3600 IN NS ns2.example.net.")}
 )
 
@@ -26,10 +28,10 @@ func TestAuthoritative(t *testing.T) {
 	}{
 		{"static A", test.Case{Qname: "static.example.net.", Qtype: dns.TypeA,
 			Answer: []dns.RR{test.A("static.example.net. 3600 IN A 192.0.2.80")}, Ns: nsNet}, true},
-		{"static NODATA", test.Case{Qname: "static.example.net.", Qtype: dns.TypeAAAA, Ns: []dns.RR{soaNet}}, true},
-		{"NXDOMAIN", test.Case{Qname: "nope.example.net.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{soaNet}}, true},
-		{"NXDOMAIN below a name", test.Case{Qname: "x.static.example.net.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{soaNet}}, true},
-		{"empty non-terminal in the zone file", test.Case{Qname: "ent.example.net.", Qtype: dns.TypeA, Ns: []dns.RR{soaNet}}, true},
+		{"static NODATA", test.Case{Qname: "static.example.net.", Qtype: dns.TypeAAAA, Ns: []dns.RR{soaNeg}}, true},
+		{"NXDOMAIN", test.Case{Qname: "nope.example.net.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{soaNeg}}, true},
+		{"NXDOMAIN below a name", test.Case{Qname: "x.static.example.net.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{soaNeg}}, true},
+		{"empty non-terminal in the zone file", test.Case{Qname: "ent.example.net.", Qtype: dns.TypeA, Ns: []dns.RR{soaNeg}}, true},
 		{"apex SOA", test.Case{Qname: "example.net.", Qtype: dns.TypeSOA, Answer: []dns.RR{soaNet}, Ns: nsNet}, true},
 		{"apex NS with glue", test.Case{Qname: "example.net.", Qtype: dns.TypeNS, Answer: nsNet,
 			Extra: []dns.RR{test.A("ns1.example.net. 3600 IN A 192.0.2.53"), test.A("ns2.example.net. 3600 IN A 192.0.2.54")}}, true},
@@ -41,9 +43,9 @@ func TestAuthoritative(t *testing.T) {
 		{"routed AAAA", test.Case{Qname: "www.example.net.", Qtype: dns.TypeAAAA, Answer: []dns.RR{test.AAAA("www.example.net. 30 IN AAAA 2001:db8:f::1")}}, true},
 		{"static TXT beside a routed name", test.Case{Qname: "www.example.net.", Qtype: dns.TypeTXT,
 			Answer: []dns.RR{test.TXT(`www.example.net. 3600 IN TXT "static beside routed"`)}, Ns: nsNet}, true},
-		{"routed name, type it lacks", test.Case{Qname: "www.example.net.", Qtype: dns.TypeMX, Ns: []dns.RR{soaNet}}, true},
-		{"routed pool without IPv6", test.Case{Qname: "v4only.example.net.", Qtype: dns.TypeAAAA, Ns: []dns.RR{soaNet}}, true},
-		{"routed name, CNAME type", test.Case{Qname: "v4only.example.net.", Qtype: dns.TypeCNAME, Ns: []dns.RR{soaNet}}, true},
+		{"routed name, type it lacks", test.Case{Qname: "www.example.net.", Qtype: dns.TypeMX, Ns: []dns.RR{soaNeg}}, true},
+		{"routed pool without IPv6", test.Case{Qname: "v4only.example.net.", Qtype: dns.TypeAAAA, Ns: []dns.RR{soaNeg}}, true},
+		{"routed name, CNAME type", test.Case{Qname: "v4only.example.net.", Qtype: dns.TypeCNAME, Ns: []dns.RR{soaNeg}}, true},
 		{"zone CNAME to a routed name", test.Case{Qname: "api.example.net.", Qtype: dns.TypeA, Answer: []dns.RR{
 			test.CNAME("api.example.net. 3600 IN CNAME www.example.net."), test.A("www.example.net. 30 IN A " + fra1)}}, true},
 		{"zone CNAME asked as CNAME", test.Case{Qname: "api.example.net.", Qtype: dns.TypeCNAME, Answer: []dns.RR{
@@ -56,21 +58,21 @@ func TestAuthoritative(t *testing.T) {
 			test.CNAME("out.example.net. 3600 IN CNAME www.example.com.")}}, true},
 		{"zone wildcard", test.Case{Qname: "x.dev.example.net.", Qtype: dns.TypeA,
 			Answer: []dns.RR{test.A("x.dev.example.net. 3600 IN A 192.0.2.81")}, Ns: nsNet}, true},
-		{"zone wildcard NODATA", test.Case{Qname: "x.dev.example.net.", Qtype: dns.TypeTXT, Ns: []dns.RR{soaNet}}, true},
+		{"zone wildcard NODATA", test.Case{Qname: "x.dev.example.net.", Qtype: dns.TypeTXT, Ns: []dns.RR{soaNeg}}, true},
 		{"routed wildcard", test.Case{Qname: "abc.t.example.net.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("abc.t.example.net. 30 IN A " + fra1)}}, true},
 		{"routed wildcard, deeper name", test.Case{Qname: "x.abc.t.example.net.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("x.abc.t.example.net. 30 IN A " + fra1)}}, true},
 		{"pinned name beats the wildcard", test.Case{Qname: "k3x9.t.example.net.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("k3x9.t.example.net. 10 IN A 203.0.113.20")}}, true},
-		{"pinned edge without IPv6", test.Case{Qname: "k3x9.t.example.net.", Qtype: dns.TypeAAAA, Ns: []dns.RR{soaNet}}, true},
-		{"zone name under a routed wildcard: no wildcard", test.Case{Qname: "info.t.example.net.", Qtype: dns.TypeA, Ns: []dns.RR{soaNet}}, true},
+		{"pinned edge without IPv6", test.Case{Qname: "k3x9.t.example.net.", Qtype: dns.TypeAAAA, Ns: []dns.RR{soaNeg}}, true},
+		{"zone name under a routed wildcard: no wildcard", test.Case{Qname: "info.t.example.net.", Qtype: dns.TypeA, Ns: []dns.RR{soaNeg}}, true},
 		{"zone name under a routed wildcard: its data", test.Case{Qname: "info.t.example.net.", Qtype: dns.TypeTXT,
 			Answer: []dns.RR{test.TXT(`info.t.example.net. 3600 IN TXT "tunnel docs"`)}, Ns: nsNet}, true},
 		{"wildcard owner itself", test.Case{Qname: "*.t.example.net.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("*.t.example.net. 30 IN A " + fra1)}}, true},
-		{"empty non-terminal of routed names", test.Case{Qname: "t.example.net.", Qtype: dns.TypeA, Ns: []dns.RR{soaNet}}, true},
-		{"empty non-terminal of a pinned name", test.Case{Qname: "b.c.example.net.", Qtype: dns.TypeA, Ns: []dns.RR{soaNet}}, true},
-		{"below an empty non-terminal: NXDOMAIN", test.Case{Qname: "x.c.example.net.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{soaNet}}, true},
+		{"empty non-terminal of routed names", test.Case{Qname: "t.example.net.", Qtype: dns.TypeA, Ns: []dns.RR{soaNeg}}, true},
+		{"empty non-terminal of a pinned name", test.Case{Qname: "b.c.example.net.", Qtype: dns.TypeA, Ns: []dns.RR{soaNeg}}, true},
+		{"below an empty non-terminal: NXDOMAIN", test.Case{Qname: "x.c.example.net.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: []dns.RR{soaNeg}}, true},
 		{"deep pinned name", test.Case{Qname: "a.b.c.example.net.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("a.b.c.example.net. 30 IN A " + fra1)}}, true},
 		{"config records", test.Case{Qname: "txt.example.net.", Qtype: dns.TypeTXT, Answer: []dns.RR{test.TXT(`txt.example.net. 60 IN TXT "hello"`)}}, true},
-		{"config records NODATA", test.Case{Qname: "txt.example.net.", Qtype: dns.TypeA, Ns: []dns.RR{soaNet}}, true},
+		{"config records NODATA", test.Case{Qname: "txt.example.net.", Qtype: dns.TypeA, Ns: []dns.RR{soaNeg}}, true},
 		{"config CNAME to a routed name", test.Case{Qname: "cn.example.net.", Qtype: dns.TypeA, Answer: []dns.RR{
 			test.CNAME("cn.example.net. 300 IN CNAME www.example.net."), test.A("www.example.net. 30 IN A " + fra1)}}, true},
 		{"config CNAME to a zone name", test.Case{Qname: "cnorg.example.net.", Qtype: dns.TypeA, Answer: []dns.RR{
@@ -83,7 +85,7 @@ func TestAuthoritative(t *testing.T) {
 		{"ANY on a routed name", test.Case{Qname: "www.example.net.", Qtype: dns.TypeANY, Answer: []dns.RR{test.HINFO("www.example.net. 8482 IN HINFO RFC8482 \"\"")}}, true},
 		{"ANY on a zone name", test.Case{Qname: "static.example.net.", Qtype: dns.TypeANY, Answer: []dns.RR{test.HINFO("static.example.net. 8482 IN HINFO RFC8482 \"\"")}}, true},
 		{"ANY on a zone wildcard", test.Case{Qname: "q.dev.example.net.", Qtype: dns.TypeANY, Answer: []dns.RR{test.HINFO("q.dev.example.net. 8482 IN HINFO RFC8482 \"\"")}}, true},
-		{"ANY on nothing", test.Case{Qname: "nope.example.net.", Qtype: dns.TypeANY, Rcode: dns.RcodeNameError, Ns: []dns.RR{soaNet}}, true},
+		{"ANY on nothing", test.Case{Qname: "nope.example.net.", Qtype: dns.TypeANY, Rcode: dns.RcodeNameError, Ns: []dns.RR{soaNeg}}, true},
 		{"second zone", test.Case{Qname: "www.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("www.example.org. 3600 IN A 192.0.2.100")},
 			Ns: []dns.RR{test.NS("example.org. 3600 IN NS ns1.example.net.")}}, true},
 		{"mixed case keeps the asked case", test.Case{Qname: "WwW.ExAmPlE.NeT.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("WwW.ExAmPlE.NeT. 30 IN A " + fra1)}}, true},

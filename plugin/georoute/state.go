@@ -28,6 +28,7 @@ type files struct {
 	zones   map[string]*file.Zone
 	origins []string            // zone origins, sorted
 	cuts    map[string]struct{} // delegation points below an apex
+	negSOA  map[*file.Zone][]dns.RR
 	geo     *geoip.DB
 	cfg     *model.Config // decoded and normalized; validated merged with the API's objects
 	csv     []rtt.Measurement
@@ -97,7 +98,7 @@ const missingGeoIPHint = "get DB-IP City Lite (CC BY 4.0) with scripts/fetch-geo
 
 // readFiles reads every input. prev, when not nil, lends the GeoIP databases if they did not change.
 func readFiles(in inputs, prev *files) (*files, error) {
-	f := &files{zones: make(map[string]*file.Zone), cuts: make(map[string]struct{}), stamps: make(map[string]stamp), read: time.Now()}
+	f := &files{zones: make(map[string]*file.Zone), cuts: make(map[string]struct{}), negSOA: make(map[*file.Zone][]dns.RR), stamps: make(map[string]stamp), read: time.Now()}
 	zfs, err := zoneFiles(in.zones)
 	if err != nil {
 		return nil, err
@@ -108,6 +109,7 @@ func readFiles(in inputs, prev *files) (*files, error) {
 			return nil, err
 		}
 		f.zones[zf.origin] = z
+		f.negSOA[z] = negativeSOA(z)
 		f.origins = append(f.origins, zf.origin)
 		f.stamps[zf.path] = stampOf(zf.path)
 		maps.Copy(f.cuts, delegations(z))

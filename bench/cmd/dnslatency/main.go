@@ -4,7 +4,13 @@
 //
 //	dnslatency -s 127.0.0.1:1053 -f var/bench/mixed.bin -qps 5000 -t 10s
 //
-// Every millisecond, a ticker sends the queries due by then; the receiver runs on a thread of its
+// With several servers (-s and -f take comma-separated lists, one file for all or one a server),
+// each server gets -qps queries a second from its own file, and the n-th query of every server
+// leaves at the same moment (the order alternates), so that whatever stalls the machine stalls
+// them all alike: on a shared machine, a comparison of tails is only fair this way. One line a
+// server, in the order given.
+//
+// Every millisecond, a ticker sends the queries due by then; each receiver runs on a thread of its
 // own, so that a reply is timed when it arrives, not when the sender lets it be read (with one
 // scheduler thread and a busy sender, Go reads sockets only every 10 ms).
 package main
@@ -18,58 +24,54 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
 
+// target is one server: its queries, its socket and what it answered.
+type target struct {
+	addr    string
+	queries [][]byte
+	conn    net.Conn
+	mu      sync.Mutex
+	sent    []int64 // send time in ns since start, by query id; 0: none outstanding
+	lat     []time.Duration
+	done    chan struct{}
+}
+
 func main() {
-	server := flag.String("s", "127.0.0.1:53", "the server")
-	file := flag.String("f", "queries.bin", "queries, as for dnsperf -B")
-	qps := flag.Int("qps", 5000, "queries per second")
+	servers := flag.String("s", "127.0.0.1:53", "the server, or a comma-separated list")
+	files := flag.String("f", "queries.bin", "queries, as for dnsperf -B; one file, or one a server")
+	qps := flag.Int("qps", 5000, "queries per second, to each server")
 	dur := flag.Duration("t", 10*time.Second, "how long to send")
 	flag.Parse()
-	runtime.GOMAXPROCS(2) // whatever the CPU affinity: the receiver must not wait for the sender
-	raw, err := os.ReadFile(*file)
-	if err != nil {
-		log.Fatal(err)
+	addrs, paths := strings.Split(*servers, ","), strings.Split(*files, ",")
+	if len(paths) != 1 && len(paths) != len(addrs) {
+		log.Fatalf("-f names %d files for %d servers: give one, or one a server", len(paths), len(addrs))
 	}
-	var queries [][]byte
-	for len(raw) >= 2 {
-		n := int(binary.BigEndian.Uint16(raw))
-		queries = append(queries, raw[2:2+n])
-		raw = raw[2+n:]
-	}
-	conn, err := net.Dial("udp", *server)
-	if err != nil {
-		log.Fatal(err)
-	}
-	var mu sync.Mutex
-	sent := make([]int64, 65536) // send time in ns since start, by query id; 0: none outstanding
-	var lat []time.Duration
-	start := time.Now()
-	done := make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		buf := make([]byte, 65535)
-		for {
-			n, err := conn.Read(buf)
-			now := int64(time.Since(start))
-			if err != nil {
-				close(done)
-				return
-			}
-			if n < 2 {
-				continue
-			}
-			id := binary.BigEndian.Uint16(buf)
-			mu.Lock()
-			if t := sent[id]; t != 0 {
-				lat = append(lat, time.Duration(now-t))
-				sent[id] = 0
-			}
-			mu.Unlock()
+	// Whatever the CPU affinity: no receiver may wait for the sender or for another receiver.
+	runtime.GOMAXPROCS(len(addrs) + 1)
+	ts := make([]*target, len(addrs))
+	for i, a := range addrs {
+		p := paths[0]
+		if len(paths) > 1 {
+			p = paths[i]
 		}
-	}()
+		queries, err := readQueries(p)
+		if err != nil {
+			log.Fatal(err)
+		}
+		conn, err := net.Dial("udp", a)
+		if err != nil {
+			log.Fatal(err)
+		}
+		ts[i] = &target{addr: a, queries: queries, conn: conn, sent: make([]int64, 65536), done: make(chan struct{})}
+	}
+	start := time.Now()
+	for _, t := range ts {
+		go t.receive(start)
+	}
 	total := int(dur.Seconds() * float64(*qps))
 	tick := time.NewTicker(time.Millisecond)
 	msg := make([]byte, 0, 512)
@@ -77,26 +79,78 @@ func main() {
 		<-tick.C
 		due := int(int64(time.Since(start)) * int64(*qps) / int64(time.Second))
 		for ; i < due && i < total; i++ {
-			q := queries[i%len(queries)]
-			msg = append(msg[:0], q...)
-			binary.BigEndian.PutUint16(msg, uint16(i))
-			mu.Lock()
-			sent[uint16(i)] = int64(time.Since(start)) | 1
-			mu.Unlock()
-			conn.Write(msg)
+			for k := range ts {
+				if i%2 == 1 { // the other way round: no server is always second
+					k = len(ts) - 1 - k
+				}
+				t := ts[k]
+				msg = append(msg[:0], t.queries[i%len(t.queries)]...)
+				binary.BigEndian.PutUint16(msg, uint16(i))
+				t.mu.Lock()
+				t.sent[uint16(i)] = int64(time.Since(start)) | 1
+				t.mu.Unlock()
+				t.conn.Write(msg)
+			}
 		}
 	}
 	tick.Stop()
 	elapsed := time.Since(start)
 	time.Sleep(500 * time.Millisecond)
-	conn.Close()
-	<-done
-	mu.Lock()
-	defer mu.Unlock()
-	if len(lat) == 0 {
-		log.Fatal("no answers")
+	for _, t := range ts {
+		t.conn.Close()
+		<-t.done
+		t.mu.Lock()
+		if len(t.lat) == 0 {
+			log.Fatalf("%s: no answers", t.addr)
+		}
+		slices.Sort(t.lat)
+		p := func(f float64) float64 { return float64(t.lat[int(f*float64(len(t.lat)-1))]) / 1e3 }
+		fmt.Printf("sent %d answered %d p50_us %.0f p99_us %.0f max_us %.0f rate %.0f server %s\n", total, len(t.lat), p(0.5), p(0.99), p(1), float64(total)/elapsed.Seconds(), t.addr)
+		t.mu.Unlock()
 	}
-	slices.Sort(lat)
-	p := func(f float64) float64 { return float64(lat[int(f*float64(len(lat)-1))]) / 1e3 }
-	fmt.Printf("sent %d answered %d p50_us %.0f p99_us %.0f max_us %.0f rate %.0f\n", total, len(lat), p(0.5), p(0.99), p(1), float64(total)/elapsed.Seconds())
+}
+
+// receive times the replies of t until its socket is closed.
+func (t *target) receive(start time.Time) {
+	runtime.LockOSThread()
+	buf := make([]byte, 65535)
+	for {
+		n, err := t.conn.Read(buf)
+		now := int64(time.Since(start))
+		if err != nil {
+			close(t.done)
+			return
+		}
+		if n < 2 {
+			continue
+		}
+		id := binary.BigEndian.Uint16(buf)
+		t.mu.Lock()
+		if s := t.sent[id]; s != 0 {
+			t.lat = append(t.lat, time.Duration(now-s))
+			t.sent[id] = 0
+		}
+		t.mu.Unlock()
+	}
+}
+
+// readQueries reads a dnsperf -B file: each query preceded by its length (2 bytes, big endian).
+func readQueries(path string) ([][]byte, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var queries [][]byte
+	for len(raw) >= 2 {
+		n := int(binary.BigEndian.Uint16(raw))
+		if 2+n > len(raw) {
+			return nil, fmt.Errorf("%s: a query of %d bytes runs past the end of the file", path, n)
+		}
+		queries = append(queries, raw[2:2+n])
+		raw = raw[2+n:]
+	}
+	if len(queries) == 0 {
+		return nil, fmt.Errorf("%s: no queries", path)
+	}
+	return queries, nil
 }

@@ -32,6 +32,30 @@ func DistanceKm(a, b Point) float64 {
 	return 2 * earthRadiusKm * math.Asin(math.Sqrt(h))
 }
 
+// Vec is a point as the unit vector from the Earth's centre to it. Computed once for a point that
+// is measured against many (an edge, a client's location), it turns each distance into a
+// subtraction, a square root and one arcsine (ArcKm) instead of the haversine's four calls.
+type Vec struct{ X, Y, Z float64 }
+
+// Vec returns p's unit vector.
+func (p Point) Vec() Vec {
+	const rad = math.Pi / 180
+	sinLat, cosLat := math.Sincos(p.Lat * rad)
+	sinLon, cosLon := math.Sincos(p.Lon * rad)
+	return Vec{cosLat * cosLon, cosLat * sinLon, sinLat}
+}
+
+// ArcKm is the great-circle distance between the points of a and b in kilometres: DistanceKm
+// of the points, from the chord between them (the chord is 2·sin(θ/2), the haversine's √h).
+func ArcKm(a, b Vec) float64 {
+	dx, dy, dz := a.X-b.X, a.Y-b.Y, a.Z-b.Z
+	half := math.Sqrt(dx*dx+dy*dy+dz*dz) / 2
+	if half > 1 {
+		half = 1
+	}
+	return 2 * earthRadiusKm * math.Asin(half)
+}
+
 // The distance model: a least-squares fit of public measured pings between cities, RTT ms ≈
 // 25 + 17 × distance/1000 km. The fixed part is access networks and routing detours, the slope
 // is fibre paths that are longer than great circles.

@@ -2,6 +2,7 @@ package geo
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -28,7 +29,41 @@ func TestDistanceKm(t *testing.T) {
 		if back := DistanceKm(tc.b, tc.a); math.Abs(back-got) > 1e-6 {
 			t.Errorf("%s: distance is not symmetric: %.3f vs %.3f", tc.name, got, back)
 		}
+		if arc := ArcKm(tc.a.Vec(), tc.b.Vec()); math.Abs(arc-got) > 0.001 {
+			t.Errorf("%s: ArcKm = %.4f km, DistanceKm %.4f km", tc.name, arc, got)
+		}
 	}
+}
+
+// ArcKm of precomputed vectors is DistanceKm, to the metre, anywhere on the Earth.
+func TestArcKmIsDistanceKm(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	pt := func() Point { return Point{Lat: r.Float64()*180 - 90, Lon: r.Float64()*360 - 180} }
+	for i := 0; i < 100000; i++ {
+		a, b := pt(), pt()
+		if i%10 == 0 { // close pairs too, where rounding weighs most
+			b = Point{Lat: math.Max(-90, math.Min(90, a.Lat+r.Float64()*0.01)), Lon: a.Lon + r.Float64()*0.01}
+		}
+		want, got := DistanceKm(a, b), ArcKm(a.Vec(), b.Vec())
+		if math.Abs(got-want) > 0.001 {
+			t.Fatalf("%v to %v: ArcKm %.6f km, DistanceKm %.6f km", a, b, got, want)
+		}
+	}
+}
+
+func BenchmarkDistance(b *testing.B) {
+	fra, syd := Point{50.11, 8.68}, Point{-33.87, 151.21}
+	b.Run("DistanceKm", func(b *testing.B) {
+		for b.Loop() {
+			DistanceKm(fra, syd)
+		}
+	})
+	va, vb := fra.Vec(), syd.Vec()
+	b.Run("ArcKm", func(b *testing.B) {
+		for b.Loop() {
+			ArcKm(va, vb)
+		}
+	})
 }
 
 func TestModelRTT(t *testing.T) {

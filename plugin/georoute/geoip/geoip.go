@@ -34,6 +34,7 @@ import (
 type Location struct {
 	ID              uint64    // identifies the database record (file index and data offset); equal IDs, equal contents
 	Point           geo.Point // position, when HasPoint
+	Vec             geo.Vec   // Point.Vec(), for distances on the query path
 	HasPoint        bool      // false when the record has no coordinates
 	Country         string    // ISO 3166-1 alpha-2, upper case; "" unknown
 	Continent       string    // AF AN AS EU NA OC SA; derived from Country when the database has none

@@ -386,7 +386,7 @@ func TestCache(t *testing.T) {
 		t.Fatalf("second lookup of the network gave another *Location: %p %p", a.Loc, b.Loc)
 	}
 	c := db.Lookup(netip.MustParseAddr("2a02:c7f::1")) // London in the IPv6 file: another record
-	if c.Loc == nil || c.Loc.ID == a.Loc.ID || *c.Loc != (Location{ID: c.Loc.ID, Point: a.Loc.Point, HasPoint: true,
+	if c.Loc == nil || c.Loc.ID == a.Loc.ID || *c.Loc != (Location{ID: c.Loc.ID, Point: a.Loc.Point, Vec: a.Loc.Vec, HasPoint: true,
 		Country: "GB", Continent: "EU", SubdivisionName: "England", City: "London", CityID: a.Loc.CityID}) {
 		t.Errorf("London in the IPv6 file: %+v, IPv4 file: %+v", c.Loc, a.Loc)
 	}

@@ -370,7 +370,7 @@ func (r *rawRecord) location(s schema, id uint64) *Location {
 	if lat.ok && lon.ok {
 		p := geo.Point{Lat: lat.value(), Lon: lon.value()}
 		if p.Valid() {
-			loc.Point, loc.HasPoint = p, true
+			loc.Point, loc.Vec, loc.HasPoint = p, p.Vec(), true
 		}
 	}
 	if loc.Country == "" && loc.Continent == "" && loc.City == "" && !loc.HasPoint {

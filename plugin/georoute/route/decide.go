@@ -103,7 +103,7 @@ func (c *Client) RTTTo(env *Env, e *Edge) (float64, rtt.Source) {
 			return float64(v), c.profile.Source[e.Index]
 		}
 	} else if l := c.Geo.Loc; l != nil && l.HasPoint && e.HasPoint {
-		return geo.ModelRTTMillis(geo.DistanceKm(l.Point, e.Point)), rtt.Distance
+		return geo.ModelRTTMillis(geo.ArcKm(l.Vec, e.Vec)), rtt.Distance
 	}
 	return math.Inf(1), rtt.None
 }
@@ -111,7 +111,7 @@ func (c *Client) RTTTo(env *Env, e *Edge) (float64, rtt.Source) {
 // distanceTo is the great-circle distance to e in km; +Inf when either has no location.
 func (c *Client) distanceTo(e *Edge) float64 {
 	if l := c.Geo.Loc; l != nil && l.HasPoint && e.HasPoint {
-		return geo.DistanceKm(l.Point, e.Point)
+		return geo.ArcKm(l.Vec, e.Vec)
 	}
 	return math.Inf(1)
 }

@@ -41,7 +41,7 @@ func i(v int) *int { return &v }
 
 // place is a client somewhere: address, GeoIP network bits, location and AS.
 func place(addr string, bits int, country, sub string, lat, lon float64, asn uint32) Client {
-	l := &geoip.Location{ID: uint64(math.Float64bits(lat) ^ math.Float64bits(lon)), Point: geo.Point{Lat: lat, Lon: lon}, HasPoint: true,
+	l := &geoip.Location{ID: uint64(math.Float64bits(lat) ^ math.Float64bits(lon)), Point: geo.Point{Lat: lat, Lon: lon}, Vec: geo.Point{Lat: lat, Lon: lon}.Vec(), HasPoint: true,
 		Country: country, Continent: geo.ContinentOf(country), Subdivision: sub}
 	return NewClient(netip.MustParseAddr(addr), geoip.Result{Loc: l, Bits: bits, ASN: asn, ASNBits: 20})
 }
@@ -123,7 +123,7 @@ func TestGeo(t *testing.T) {
 		}},
 	})
 	nameOnly := mountainView
-	nameOnly.Geo.Loc = &geoip.Location{ID: 99, Country: "US", Continent: "NA", SubdivisionName: "California", Point: mountainView.Geo.Loc.Point, HasPoint: true}
+	nameOnly.Geo.Loc = &geoip.Location{ID: 99, Country: "US", Continent: "NA", SubdivisionName: "California", Point: mountainView.Geo.Loc.Point, Vec: mountainView.Geo.Loc.Vec, HasPoint: true}
 	runCases(t, tb, []policyCase{
 		{"subdivision rule", "geo", V4, mountainView, nil, "sfo1", 24},
 		{"country rule", "geo", V4, newYork, nil, "iad1", 12},

@@ -46,7 +46,7 @@ func testTable(t testing.TB, pools map[string]model.Pool) *fixture {
 var all4 = []string{"fra1", "iad1", "sin1", "syd1"}
 
 func client(addr string, lat, lon float64, bits int) Client {
-	return NewClient(netip.MustParseAddr(addr), geoip.Result{Loc: &geoip.Location{ID: uint64(lat*1000 + lon), Point: geo.Point{Lat: lat, Lon: lon}, HasPoint: true}, Bits: bits})
+	return NewClient(netip.MustParseAddr(addr), geoip.Result{Loc: &geoip.Location{ID: uint64(lat*1000 + lon), Point: geo.Point{Lat: lat, Lon: lon}, Vec: geo.Point{Lat: lat, Lon: lon}.Vec(), HasPoint: true}, Bits: bits})
 }
 
 // health is a set of edges that are down.
@@ -218,7 +218,7 @@ func TestDecideAllocs(t *testing.T) {
 func BenchmarkDecideLatency(b *testing.B) {
 	tb := testTable(b, map[string]model.Pool{"three": {Policy: "latency", Edges: all4, Answers: 3}})
 	bind := tb.Names.Get("three.example.net.")
-	loc := &geoip.Location{ID: 1, Point: geo.Point{Lat: 51.5, Lon: -0.1}, HasPoint: true}
+	loc := &geoip.Location{ID: 1, Point: geo.Point{Lat: 51.5, Lon: -0.1}, Vec: geo.Point{Lat: 51.5, Lon: -0.1}.Vec(), HasPoint: true}
 	m, _ := rtt.Compile(nil, tb.EdgeInfos(), nil, rtt.Options{})
 	env := &Env{Health: AllUp, RTT: m}
 	var d Decision

@@ -25,6 +25,7 @@ type Edge struct {
 	V4, V6      []netip.Addr
 	ip4, ip6    []net.IP // the same addresses, ready for A and AAAA records
 	Point       geo.Point
+	Vec         geo.Vec // Point.Vec(), for distances on the query path
 	HasPoint    bool
 	Country     string
 	Continent   string
@@ -257,6 +258,7 @@ func compileEdge(id string, spec model.Edge) *Edge {
 	}
 	if spec.Location.Lat != nil && spec.Location.Lon != nil {
 		e.Point, e.HasPoint = geo.Point{Lat: *spec.Location.Lat, Lon: *spec.Location.Lon}, true
+		e.Vec = e.Point.Vec()
 	}
 	for _, s := range spec.Addresses {
 		a := netip.MustParseAddr(strings.TrimSpace(s)).Unmap()

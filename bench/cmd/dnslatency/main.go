@@ -10,9 +10,10 @@
 // them all alike: on a shared machine, a comparison of tails is only fair this way. One line a
 // server, in the order given.
 //
-// Every millisecond, a ticker sends the queries due by then; each receiver runs on a thread of its
-// own, so that a reply is timed when it arrives, not when the sender lets it be read (with one
-// scheduler thread and a busy sender, Go reads sockets only every 10 ms).
+// Every millisecond, a ticker sends the queries due by then. A reply is timed by the kernel when
+// it arrives (SO_TIMESTAMPNS), not when this program gets to read it: on a busy machine the
+// receiving thread's own scheduling would otherwise land in the figures, unevenly between
+// servers (the first of two read its replies measurably later).
 package main
 
 import (
@@ -26,16 +27,18 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+	"unsafe"
 )
 
 // target is one server: its queries, its socket and what it answered.
 type target struct {
 	addr    string
 	queries [][]byte
-	conn    net.Conn
+	conn    *net.UDPConn
 	mu      sync.Mutex
-	sent    []int64 // send time in ns since start, by query id; 0: none outstanding
+	sent    []int64 // send time, Unix ns (the clock of kernel timestamps), by query id; 0: none outstanding
 	lat     []time.Duration
 	done    chan struct{}
 }
@@ -50,7 +53,7 @@ func main() {
 	if len(paths) != 1 && len(paths) != len(addrs) {
 		log.Fatalf("-f names %d files for %d servers: give one, or one a server", len(paths), len(addrs))
 	}
-	// Whatever the CPU affinity: no receiver may wait for the sender or for another receiver.
+	// Whatever the CPU affinity: receivers keep draining their sockets while the sender sends.
 	runtime.GOMAXPROCS(len(addrs) + 1)
 	ts := make([]*target, len(addrs))
 	for i, a := range addrs {
@@ -62,7 +65,7 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		conn, err := net.Dial("udp", a)
+		conn, err := dial(a)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -70,7 +73,7 @@ func main() {
 	}
 	start := time.Now()
 	for _, t := range ts {
-		go t.receive(start)
+		go t.receive()
 	}
 	total := int(dur.Seconds() * float64(*qps))
 	tick := time.NewTicker(time.Millisecond)
@@ -87,7 +90,7 @@ func main() {
 				msg = append(msg[:0], t.queries[i%len(t.queries)]...)
 				binary.BigEndian.PutUint16(msg, uint16(i))
 				t.mu.Lock()
-				t.sent[uint16(i)] = int64(time.Since(start)) | 1
+				t.sent[uint16(i)] = time.Now().UnixNano()
 				t.mu.Unlock()
 				t.conn.Write(msg)
 			}
@@ -110,28 +113,68 @@ func main() {
 	}
 }
 
+// dial connects a UDP socket to addr that stamps each datagram with the time it arrived.
+func dial(addr string) (*net.UDPConn, error) {
+	raddr, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := net.DialUDP("udp", nil, raddr)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1)
+	}); err != nil {
+		return nil, err
+	}
+	if serr != nil {
+		return nil, fmt.Errorf("%s: SO_TIMESTAMPNS: %w", addr, serr)
+	}
+	return conn, nil
+}
+
 // receive times the replies of t until its socket is closed.
-func (t *target) receive(start time.Time) {
-	runtime.LockOSThread()
-	buf := make([]byte, 65535)
+func (t *target) receive() {
+	buf, oob := make([]byte, 65535), make([]byte, 128)
 	for {
-		n, err := t.conn.Read(buf)
-		now := int64(time.Since(start))
+		n, oobn, _, _, err := t.conn.ReadMsgUDP(buf, oob)
 		if err != nil {
 			close(t.done)
 			return
 		}
-		if n < 2 {
+		at, ok := arrival(oob[:oobn])
+		if n < 2 || !ok {
 			continue
 		}
 		id := binary.BigEndian.Uint16(buf)
 		t.mu.Lock()
 		if s := t.sent[id]; s != 0 {
-			t.lat = append(t.lat, time.Duration(now-s))
+			t.lat = append(t.lat, time.Duration(at-s))
 			t.sent[id] = 0
 		}
 		t.mu.Unlock()
 	}
+}
+
+// arrival is the kernel's receive time (Unix ns) in a datagram's control messages.
+func arrival(oob []byte) (int64, bool) {
+	msgs, err := syscall.ParseSocketControlMessage(oob)
+	if err != nil {
+		return 0, false
+	}
+	for _, m := range msgs {
+		if m.Header.Level == syscall.SOL_SOCKET && m.Header.Type == syscall.SCM_TIMESTAMPNS && len(m.Data) >= int(unsafe.Sizeof(syscall.Timespec{})) {
+			ts := (*syscall.Timespec)(unsafe.Pointer(&m.Data[0]))
+			return ts.Nano(), true
+		}
+	}
+	return 0, false
 }
 
 // readQueries reads a dnsperf -B file: each query preceded by its length (2 bytes, big endian).

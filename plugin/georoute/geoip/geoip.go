@@ -7,7 +7,7 @@
 // state1, city, latitude, longitude, ...; one file per IP version, no continent). An optional
 // ASN database in the GeoLite2-ASN schema adds the autonomous system number.
 //
-// Open reads every file into memory and checks it completely (search tree bounds and every
+// Open reads every file into memory (off the Go heap, see readFile) and checks it completely (search tree bounds and every
 // data record), so a file replaced or truncated on disk later cannot affect a running DB, and
 // a corrupt file is refused at Open rather than found out at query time.
 //
@@ -20,7 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -240,11 +240,19 @@ func openFile(path, kind string, index int) (*file, FileInfo, error) {
 	if index >= 1<<16-1 {
 		return nil, info, fmt.Errorf("geoip: %s database %s: too many database files", kind, path)
 	}
-	buf, err := os.ReadFile(path)
+	buf, free, err := readFile(path)
 	if err != nil {
 		return nil, info, fmt.Errorf("geoip: %s database: %w", kind, err) // *PathError names the file
 	}
-	return openBuf(buf, info, index)
+	f, info, err := openBuf(buf, info, index)
+	if err != nil {
+		free()
+		return nil, info, err
+	}
+	// Lookups reach buf only through f (lookupIn keeps it alive while they read): unmap buf once
+	// f is garbage, that is once no state holds the file any more.
+	runtime.AddCleanup(f, func(free func()) { free() }, free)
+	return f, info, nil
 }
 
 // openBuf opens a database file read into buf; the file is described by info (Path, Kind).
@@ -385,9 +393,11 @@ func lookupIn[V comparable](files []*file, addr netip.Addr, c *cache[V], decode 
 			s = c.put(key, decode(r, f, key))
 		}
 		if s.val != zero {
+			runtime.KeepAlive(files) // the file's memory is unmapped when the file is garbage
 			return s.val, bits
 		}
 	}
+	runtime.KeepAlive(files)
 	return zero, bits
 }
 

@@ -195,8 +195,10 @@ func Open(o Options) (*DB, error) {
 	db := &DB{}
 	st := &state{
 		cities: newCache[*Location](o.CacheSize),
-		asns:   newCache[uint32](o.CacheSize),
 		nets:   newCache[Result](o.CacheSize),
+	}
+	if len(o.ASN) > 0 { // no files, no lookups: nothing for the collector to scan either
+		st.asns = newCache[uint32](o.CacheSize)
 	}
 	var v4City, v6City, v4ASN, v6ASN []*file
 	open := func(path, kind string) error {

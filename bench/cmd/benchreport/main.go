@@ -113,9 +113,10 @@ func main() {
 	if len(pairOrder) > 0 {
 		fmt.Println()
 		fmt.Println("Latency at 5,000 q/s, this appliance and stock CoreDNS file running at once (both on one CPU),")
-		fmt.Println("each sent its queries in step with the other's (medians over the rounds):")
+		fmt.Println("each sent its queries in step with the other's, replies timed by the kernel (medians over")
+		fmt.Println("windows of 3 s, each server listed first in every other window):")
 		fmt.Println()
-		fmt.Printf("| server | workload | p50 µs | p99 µs | rounds |\n")
+		fmt.Printf("| server | workload | p50 µs | p99 µs | windows |\n")
 		fmt.Printf("| --- | --- | ---: | ---: | ---: |\n")
 		for _, k := range pairOrder {
 			fmt.Printf("| %s | %s | %.0f | %.0f | %d |\n", k.server, k.workload, median(pairs[k][0]), median(pairs[k][1]), len(pairs[k][0]))

@@ -7,9 +7,10 @@
 // state1, city, latitude, longitude, ...; one file per IP version, no continent). An optional
 // ASN database in the GeoLite2-ASN schema adds the autonomous system number.
 //
-// Open reads every file into memory (off the Go heap, see readFile) and checks it completely (search tree bounds and every
-// data record), so a file replaced or truncated on disk later cannot affect a running DB, and
-// a corrupt file is refused at Open rather than found out at query time.
+// Open reads every file into memory (off the Go heap, see readFile) and checks it completely
+// (search tree bounds and every data record), so a file replaced or truncated on disk later
+// cannot affect a running DB, and a corrupt file is refused at Open rather than found out at
+// query time.
 //
 // Lookup is meant for the DNS hot path: it takes no locks, and once the records a client's
 // address falls in are decoded (each decoded record is cached by its position in the file) it

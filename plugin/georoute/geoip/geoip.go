@@ -267,7 +267,9 @@ func openBuf(buf []byte, info FileInfo, index int) (*file, FileInfo, error) {
 	if len(buf) == 0 {
 		return nil, info, invalid(errors.New("empty file"))
 	}
-	r, err := maxminddb.OpenBytes(buf)
+	// Decoded records are cached whole (DB.cities): the reader's own string cache would only
+	// add a megabyte of strings for every collection to scan.
+	r, err := maxminddb.OpenBytes(buf, maxminddb.DisableStringCache())
 	if err != nil {
 		return nil, info, invalid(err)
 	}

@@ -362,7 +362,7 @@ func TestAPIBatch(t *testing.T) {
 func TestAPIRTTAndExplain(t *testing.T) {
 	s := startAPI(t, t.TempDir())
 	// London's network reports Ashburn at 2 ms: within the matrix refresh, London is sent there.
-	s.expect("POST", "/v1/rtt", writeToken, []any{map[string]any{"client": "81.2.69.0/24", "edge": "iad1", "rtt_ms": 2}, map[string]any{"client": "81.2.69.7", "edge": "fra1", "rtt_ms": 90}}, 200, "", "")
+	s.expect("POST", "/v1/rtt", writeToken, []any{map[string]any{"client": "81.2.69.0/24", "edge": "iad1", "rtt_ms": 2}, map[string]any{"client": "81.2.69.7", "edge": "fra1", "rtt_ms": 90}}, 202, "", "")
 	deadline := time.Now().Add(5 * time.Second)
 	for s.addr("www.example.net.", dns.TypeA) != "198.51.100.10" {
 		if time.Now().After(deadline) {
@@ -409,7 +409,7 @@ func TestAPIDurableAcrossRestart(t *testing.T) {
 	s.expect("PUT", "/v1/edges/ams1", writeToken, map[string]any{"addresses": []string{"192.0.2.60"}, "location": map[string]any{"lat": 52.37, "lon": 4.90}}, 201, "", "")
 	s.expect("PUT", "/v1/zones/example.net/names/keep.t", writeToken, map[string]any{"edge": "ams1"}, 201, "", "")
 	s.expect("PUT", "/v1/edges/iad1/override", writeToken, map[string]any{"state": "down"}, 200, "", "")
-	s.expect("POST", "/v1/rtt", writeToken, []any{map[string]any{"client": "81.2.69.0/24", "edge": "gru1", "rtt_ms": 1}}, 200, "", "")
+	s.expect("POST", "/v1/rtt", writeToken, []any{map[string]any{"client": "81.2.69.0/24", "edge": "gru1", "rtt_ms": 1}}, 202, "", "")
 	stopServers(t)
 
 	s = startAPI(t, dir)

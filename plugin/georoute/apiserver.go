@@ -105,7 +105,7 @@ func (g *GeoRoute) stopBackground(bg *background) error {
 	for {
 		select {
 		case r := <-g.commits:
-			r.done <- api.Unavailable("the server is shutting down")
+			r.done <- writeResult{err: errShuttingDown}
 			continue
 		default:
 		}

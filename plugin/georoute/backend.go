@@ -1,208 +1,133 @@
 package georoute
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/georoute/appliance/plugin/georoute/api"
+	"github.com/georoute/appliance/plugin/georoute/catalog"
 	"github.com/georoute/appliance/plugin/georoute/model"
 	"github.com/georoute/appliance/plugin/georoute/route"
 	"github.com/georoute/appliance/plugin/georoute/rtt"
 	"github.com/georoute/appliance/plugin/georoute/store"
 )
 
-// backend is the API's view of the plugin: reads come from the published state, writes go
-// through the committer.
+// backend is the native API's adapter over the catalog: reads come from the catalog's view,
+// writes are catalog Changes handed to the committer.
 type backend struct{ g *GeoRoute }
 
 var _ api.Backend = backend{}
 
-// prober status: what the API shows of an edge's health and the appliance's own RTT to it;
-// healthprobe provides both.
-type proberStatus interface {
-	EdgeStatus(id string) (any, bool)
-	ProbeRTT(id string) (time.Duration, time.Time, bool)
+func (b backend) view() *catalog.View { return b.g.cat.View() }
+
+func (b backend) Zones() []string { return slices.Clone(b.view().Zones) }
+
+func (b backend) Zone(zone string) (api.Zone, bool) {
+	v := b.view()
+	served, inFile := v.Zone(zone)
+	if !served {
+		return api.Zone{}, false
+	}
+	z := api.Zone{Name: zone, Source: "file", Zone: v.Stored.Zones[zone]}
+	if !inFile {
+		z.Source = route.FromAPI.String()
+	}
+	if st := b.g.state.Load(); st != nil {
+		if fz := st.zones[zone]; fz != nil && fz.Apex.SOA != nil {
+			z.Serial = fz.Apex.SOA.Serial
+			for _, rr := range fz.Apex.NS {
+				z.Nameservers = append(z.Nameservers, strings.TrimPrefix(rr.String(), rr.Header().String()))
+			}
+		}
+	}
+	return z, true
 }
 
-func (b backend) Zones() []string { return slices.Clone(b.g.state.Load().origins) }
+func (b backend) PutZone(zone string, spec model.Zone) (bool, error) {
+	created, err := b.g.write((&catalog.Change{}).PutZone(zone, spec))
+	return isCreated(created), err
+}
 
-func (b backend) edgeView(st *state, id string) (api.Edge, bool) {
-	m := merge(st.cfg, st.api)
-	spec, ok := m.Edges[id]
+func (b backend) DeleteZone(zone string) error {
+	_, err := b.g.write((&catalog.Change{}).DeleteZone(zone))
+	return err
+}
+
+func isCreated(created []bool) bool { return len(created) > 0 && created[0] }
+
+func (b backend) edgeView(v *catalog.View, id string) (api.Edge, bool) {
+	spec, ok := v.Merged.Edges[id]
 	if !ok {
 		return api.Edge{}, false
 	}
-	e := api.Edge{ID: id, Edge: spec, Source: source(st.api.edges, id)}
-	if s, ok := b.g.prober.(proberStatus); ok {
-		if h, ok := s.EdgeStatus(id); ok {
-			e.Health = h
+	h := noChecker
+	if b.g.prober != nil {
+		if s, ok := b.g.prober.Status(id); ok {
+			h = s
 		}
 	}
-	if e.Health == nil {
-		e.Health = map[string]string{"state": "up", "reason": "no health checker"}
-	}
-	return e, true
-}
-
-func source[V any](api map[string]V, id string) string {
-	if _, ok := api[id]; ok {
-		return route.FromAPI.String()
-	}
-	return route.FromConfig.String()
+	return api.Edge{ID: id, Edge: spec, Source: v.Source(catalog.EdgeKind, id).String(), Health: &h}, true
 }
 
 func (b backend) Edges() []api.Edge {
-	st := b.g.state.Load()
-	m := merge(st.cfg, st.api)
+	v := b.view()
 	out := []api.Edge{}
-	for _, id := range slices.Sorted(maps.Keys(m.Edges)) {
-		e, _ := b.edgeView(st, id)
+	for _, id := range slices.Sorted(maps.Keys(v.Merged.Edges)) {
+		e, _ := b.edgeView(v, id)
 		out = append(out, e)
 	}
 	return out
 }
 
-func (b backend) Edge(id string) (api.Edge, bool) {
-	return b.edgeView(b.g.state.Load(), strings.ToLower(id))
-}
+func (b backend) Edge(id string) (api.Edge, bool) { return b.edgeView(b.view(), strings.ToLower(id)) }
 
 func (b backend) PutEdge(id string, spec model.Edge) (bool, error) {
-	spec.Normalize()
-	if err := spec.Validate(id); err != nil {
-		return false, err
-	}
-	val, _ := json.Marshal(spec)
-	_, existed := b.Edge(id)
-	return !existed, b.g.submit(&writeReq{objects: func(o *objects) error {
-		o.edges[id] = spec
-		return nil
-	}, ops: []store.Op{{Kind: store.Edges, Key: id, Value: val}}})
+	created, err := b.g.write((&catalog.Change{}).PutEdge(id, spec))
+	return isCreated(created), err
 }
 
 func (b backend) DeleteEdge(id string) error {
-	return b.g.submit(&writeReq{objects: func(o *objects) error {
-		st := b.g.state.Load()
-		_, inAPI := o.edges[id]
-		_, inCfg := st.cfg.Edges[id]
-		switch {
-		case !inAPI && inCfg:
-			return api.Conflict("in_config", "edge %s is defined in the config file %s: remove it there", id, b.g.in.config)
-		case !inAPI:
-			return api.NotFound("no edge %q", id)
-		case !inCfg:
-			if users := b.g.users("edge", id, merge(st.cfg, *o)); users != "" {
-				return api.Conflict("in_use", "edge %s is in use: %s", id, users)
-			}
-		}
-		delete(o.edges, id)
-		return nil
-	}, ops: []store.Op{{Kind: store.Edges, Key: id, Delete: true}}})
-}
-
-// users says which pools and names use the edge or pool id, for a 409.
-func (g *GeoRoute) users(kind, id string, m *model.Config) string {
-	var pools []string
-	for pid, p := range m.Pools {
-		refPools, refEdges := p.PoolRefs()
-		if (kind == "edge" && slices.Contains(refEdges, id)) || (kind == "pool" && slices.Contains(refPools, id)) {
-			pools = append(pools, pid)
-		}
-	}
-	slices.Sort(pools)
-	var parts []string
-	if len(pools) > 0 {
-		parts = append(parts, "pools "+strings.Join(pools, ", "))
-	}
-	if n := g.names.Uses(kind, id); n > 0 {
-		parts = append(parts, fmt.Sprintf("%d names (%s)", n, strings.Join(g.names.Users(kind, id, 5), ", ")))
-	}
-	return strings.Join(parts, "; ")
+	_, err := b.g.write((&catalog.Change{}).DeleteEdge(id))
+	return err
 }
 
 func (b backend) SetOverride(id, state string) error {
-	if _, ok := b.Edge(id); !ok {
-		return api.NotFound("no edge %q", id)
-	}
-	return b.g.submit(&writeReq{objects: func(o *objects) error {
-		o.overrides[id] = state
-		return nil
-	}, ops: []store.Op{{Kind: store.Overrides, Key: id, Value: []byte(state)}}})
+	_, err := b.g.write((&catalog.Change{}).SetOverride(id, state))
+	return err
 }
 
-func (b backend) poolView(st *state, id string) (api.Pool, bool) {
-	m := merge(st.cfg, st.api)
-	spec, ok := m.Pools[id]
+func (b backend) poolView(v *catalog.View, id string) (api.Pool, bool) {
+	spec, ok := v.Merged.Pools[id]
 	if !ok {
 		return api.Pool{}, false
 	}
-	return api.Pool{ID: id, Pool: spec, Source: source(st.api.pools, id), UsedBy: b.g.names.Uses("pool", id)}, true
+	return api.Pool{ID: id, Pool: spec, Source: v.Source(catalog.PoolKind, id).String(), UsedBy: b.g.names.Uses("pool", id)}, true
 }
 
 func (b backend) Pools() []api.Pool {
-	st := b.g.state.Load()
-	m := merge(st.cfg, st.api)
+	v := b.view()
 	out := []api.Pool{}
-	for _, id := range slices.Sorted(maps.Keys(m.Pools)) {
-		p, _ := b.poolView(st, id)
+	for _, id := range slices.Sorted(maps.Keys(v.Merged.Pools)) {
+		p, _ := b.poolView(v, id)
 		out = append(out, p)
 	}
 	return out
 }
 
-func (b backend) Pool(id string) (api.Pool, bool) {
-	return b.poolView(b.g.state.Load(), strings.ToLower(id))
-}
+func (b backend) Pool(id string) (api.Pool, bool) { return b.poolView(b.view(), strings.ToLower(id)) }
 
 func (b backend) PutPool(id string, spec model.Pool) (bool, error) {
-	spec.Normalize()
-	st := b.g.state.Load()
-	m := merge(st.cfg, st.api)
-	has := func(set string) func(string) bool {
-		return func(x string) bool {
-			if set == "edge" {
-				_, ok := m.Edges[x]
-				return ok
-			}
-			_, ok := m.Pools[x]
-			return ok || x == id
-		}
-	}
-	if err := spec.Validate(id, has("edge"), has("pool")); err != nil {
-		return false, err
-	}
-	val, _ := json.Marshal(spec)
-	_, existed := m.Pools[id]
-	return !existed, b.g.submit(&writeReq{objects: func(o *objects) error {
-		o.pools[id] = spec
-		return nil
-	}, ops: []store.Op{{Kind: store.Pools, Key: id, Value: val}}})
+	created, err := b.g.write((&catalog.Change{}).PutPool(id, spec))
+	return isCreated(created), err
 }
 
 func (b backend) DeletePool(id string) error {
-	return b.g.submit(&writeReq{objects: func(o *objects) error {
-		st := b.g.state.Load()
-		_, inAPI := o.pools[id]
-		_, inCfg := st.cfg.Pools[id]
-		switch {
-		case !inAPI && inCfg:
-			return api.Conflict("in_config", "pool %s is defined in the config file %s: remove it there", id, b.g.in.config)
-		case !inAPI:
-			return api.NotFound("no pool %q", id)
-		case !inCfg:
-			m := merge(st.cfg, *o)
-			if users := b.g.users("pool", id, m); users != "" {
-				return api.Conflict("in_use", "pool %s is in use: %s", id, users)
-			}
-		}
-		delete(o.pools, id)
-		return nil
-	}, ops: []store.Op{{Kind: store.Pools, Key: id, Delete: true}}})
+	_, err := b.g.write((&catalog.Change{}).DeletePool(id))
+	return err
 }
 
 func (b backend) nameView(zone, name string) (api.Name, bool) {
@@ -218,7 +143,7 @@ func (b backend) Name(zone, name string) (api.Name, bool) { return b.nameView(zo
 // Names pages through the names of zone in key order (labels reversed), merging the config
 // file's names with those in the store; a name the API set wins.
 func (b backend) Names(zone, after string, limit int) ([]api.Name, string, error) {
-	st := b.g.state.Load()
+	v := b.view()
 	from := ""
 	if after != "" {
 		from = store.NameKey(after) + "\x00"
@@ -228,8 +153,8 @@ func (b backend) Names(zone, after string, limit int) ([]api.Name, string, error
 		prefix = ""
 	}
 	var cfgKeys []string
-	for name := range st.cfg.Names {
-		if k := store.NameKey(name); strings.HasPrefix(k, prefix) && k >= from && st.zoneOf(name) == zone {
+	for name := range v.Base.Config.Names {
+		if k := store.NameKey(name); strings.HasPrefix(k, prefix) && k >= from && v.ZoneOf(name) == zone {
 			cfgKeys = append(cfgKeys, k)
 		}
 	}
@@ -238,7 +163,7 @@ func (b backend) Names(zone, after string, limit int) ([]api.Name, string, error
 	next := ""
 	add := func(k string) bool {
 		name := store.KeyName(k)
-		if st.zoneOf(name) != zone {
+		if v.ZoneOf(name) != zone {
 			return true // a name of a zone below this one
 		}
 		if len(out) == limit {
@@ -274,28 +199,32 @@ func (b backend) Names(zone, after string, limit int) ([]api.Name, string, error
 }
 
 func (b backend) PutName(zone, name string, spec model.Name) (bool, error) {
-	cur := b.g.names.Get(name)
-	return cur == nil, b.g.submit(&writeReq{names: []nameChange{{zone: zone, name: name, spec: &spec}}})
+	created, err := b.g.write((&catalog.Change{}).PutName(zone, name, spec, ""))
+	return isCreated(created), err
 }
 
 func (b backend) DeleteName(zone, name string) error {
-	return b.g.submit(&writeReq{names: []nameChange{{zone: zone, name: name}}})
+	_, err := b.g.write((&catalog.Change{}).DeleteName(zone, name, ""))
+	return err
 }
 
 func (b backend) Batch(zone string, put map[string]model.Name, del []string) error {
-	r := &writeReq{}
+	ch := &catalog.Change{}
 	for _, name := range slices.Sorted(maps.Keys(put)) {
-		spec := put[name]
-		r.names = append(r.names, nameChange{zone: zone, name: name, spec: &spec, field: "put[" + strconv.Quote(name) + "]"})
+		ch.PutName(zone, name, put[name], "put["+strconv.Quote(name)+"]")
 	}
 	for i, name := range del {
-		r.names = append(r.names, nameChange{zone: zone, name: name, field: "delete[" + strconv.Itoa(i) + "]"})
+		ch.DeleteName(zone, name, "delete["+strconv.Itoa(i)+"]")
 	}
-	return b.g.submit(r)
+	_, err := b.g.write(ch)
+	return err
 }
 
+// ReportRTT makes the reports durable and has them folded into the RTT matrix at its next
+// refresh (within a second): the API answers 202, and the RTT view says whether a measurement
+// is in the matrix yet.
 func (b backend) ReportRTT(reports []api.RTTReport) error {
-	st := b.g.state.Load()
+	t := b.g.state.Load().table
 	r := &writeReq{}
 	for i, rep := range reports {
 		c, err := rtt.ParseClient(rep.Client)
@@ -303,7 +232,7 @@ func (b backend) ReportRTT(reports []api.RTTReport) error {
 			return api.Invalid(fmt.Sprintf("[%d].client", i), "%v", err)
 		}
 		edge := strings.ToLower(strings.TrimSpace(rep.Edge))
-		if st.table.Edge(edge) == nil {
+		if t.Edge(edge) == nil {
 			return &model.FieldError{Code: model.CodeUnknown, Field: fmt.Sprintf("[%d].edge", i), Message: fmt.Sprintf("no edge %q", rep.Edge)}
 		}
 		if math.IsNaN(rep.Millis) || rep.Millis <= 0 || rep.Millis > rtt.MaxMillis {
@@ -311,5 +240,5 @@ func (b backend) ReportRTT(reports []api.RTTReport) error {
 		}
 		r.rtts = append(r.rtts, rttReport{client: c, edge: edge, millis: rep.Millis})
 	}
-	return b.g.submit(r)
+	return b.g.submit(r).err
 }

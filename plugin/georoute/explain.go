@@ -174,7 +174,7 @@ func (b backend) RTT(client string) (any, error) {
 			v.RTTMillis = &ms
 		}
 		v.Source = used.String()
-		if p, ok := b.g.prober.(proberStatus); ok {
+		if p := b.g.prober; p != nil {
 			if d, at, ok := p.ProbeRTT(e.ID); ok {
 				v.Probe = &probeRTT{Millis: float64(d.Microseconds()) / 1000, At: at}
 			}

@@ -15,9 +15,11 @@ import (
 	"github.com/coredns/coredns/plugin/pkg/fall"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
 	"github.com/coredns/coredns/request"
+	"github.com/georoute/appliance/plugin/georoute/catalog"
 	"github.com/georoute/appliance/plugin/georoute/route"
 	"github.com/georoute/appliance/plugin/georoute/rtt"
 	"github.com/georoute/appliance/plugin/georoute/store"
+	"github.com/georoute/appliance/plugin/pkg/health"
 	"github.com/miekg/dns"
 )
 
@@ -31,113 +33,43 @@ type GeoRoute struct {
 	Fall fall.F
 
 	in        inputs
+	template  zoneTemplate
 	storePath string
 	apiConf   *apiConfig
 	rtts      *rtt.Store
-	names     *route.Names          // every name: config file and API; queries read it lock-free
+	cat       *catalog.Catalog      // zones, edges, pools, names, overrides: the one write path
+	names     *route.Names          // the catalog's index of every name; queries read it lock-free
 	state     atomic.Pointer[state] // zones, edges and pools, RTT matrix, GeoIP
 	healthy   atomic.Pointer[route.Health]
 
-	writeMu  sync.Mutex // one writer at a time: file reloads, the committer, the matrix refresh
-	api      objects    // edges, pools and overrides set through the API
-	cfgNames map[string]*route.Binding
-	prober   Prober      // healthprobe, when the server block has it
-	db       store.Store // nil without a store
+	writeMu  sync.Mutex    // one writer at a time: file reloads, the committer, the matrix refresh
+	prober   health.Prober // healthprobe, when the server block has it
+	db       store.Store   // nil without a store
 	commits  chan *writeReq
 	stopping chan struct{}
 }
 
 func newGeoRoute(in inputs) *GeoRoute {
-	return &GeoRoute{in: in, rtts: rtt.NewStore(), names: route.NewNames(), api: newObjects(),
-		commits: make(chan *writeReq, 1024), stopping: make(chan struct{})}
+	g := &GeoRoute{in: in, rtts: rtt.NewStore(), commits: make(chan *writeReq, 1024), stopping: make(chan struct{})}
+	g.useNames(route.NewNames())
+	return g
 }
 
-// open loads everything at startup: the store's edges, pools and overrides, the files, then the
-// store's names, which are bound against what the files and the store define together.
-func (g *GeoRoute) open() error {
-	g.writeMu.Lock()
-	defer g.writeMu.Unlock()
-	if g.storePath != "" {
-		db, err := store.OpenBolt(g.storePath)
-		if err != nil {
-			return err
-		}
-		g.db = db
-		if n, err := db.Count(store.Names); err == nil && n > 0 {
-			g.names = route.NewNamesSized(n + n/8)
-		}
-		if err := g.loadStore(); err != nil {
-			db.Close()
-			return err
-		}
-	}
-	f, err := readFiles(g.in, nil)
-	if err != nil {
-		return err
-	}
-	c, err := g.compile(f, g.api)
-	if err != nil {
-		return err
-	}
-	g.publish(c)
-	reloaded(true)
-	if g.db != nil {
-		return g.loadNames()
-	}
-	return nil
+// useNames gives the plugin a new, empty names index (presized when a store holds many).
+func (g *GeoRoute) useNames(n *route.Names) {
+	g.names, g.cat = n, catalog.New(n)
 }
 
-// Load reads the files again and publishes what they say merged with the API's objects. On
-// error the previous state keeps serving.
-func (g *GeoRoute) Load() error {
-	g.writeMu.Lock()
-	defer g.writeMu.Unlock()
-	var prev *files
-	if st := g.state.Load(); st != nil {
-		prev = st.files
-	}
-	f, err := readFiles(g.in, prev)
-	if err == nil {
-		var c *compiled
-		if c, err = g.compile(f, g.api); err == nil {
-			g.publish(c)
-		}
-	}
-	reloaded(err == nil)
-	return err
-}
-
-// refreshMatrix recompiles the RTT matrix when measurements came in since it was compiled.
-func (g *GeoRoute) refreshMatrix() {
-	g.writeMu.Lock()
-	defer g.writeMu.Unlock()
-	st := g.state.Load()
-	gen := g.rtts.Generation()
-	if st == nil || gen == st.rttGen {
-		return
-	}
-	n := *st
-	n.matrix, n.rttGen = compileMatrix(st.files, st.table, g.rtts), gen
-	g.state.Store(&n)
-	objectsServed.WithLabelValues("rtt_networks").Set(float64(n.matrix.Networks()))
-}
-
-// Prober is what georoute needs of the healthprobe plugin: it reads edge health from it on
-// every query, and tells it which edges to probe whenever they change.
-type Prober interface {
-	route.Health
-	Track(edges []*route.Edge)
-}
-
-// attach makes p the source of edge health and has it probe the edges now served.
-func (g *GeoRoute) attach(p Prober) {
+// attach makes p (healthprobe) the source of edge health: georoute reads it on every query and
+// tells it which edges to probe whenever they change. It probes the edges now served at once.
+func (g *GeoRoute) attach(p health.Prober) {
 	g.writeMu.Lock()
 	defer g.writeMu.Unlock()
 	g.prober = p
 	if st := g.state.Load(); st != nil {
-		p.Track(st.table.Edges)
+		p.Track(targets(st.table.Edges))
 	}
-	var h route.Health = p
+	var h route.Health = healthOf{p}
 	g.healthy.Store(&h)
 }
 

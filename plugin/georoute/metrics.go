@@ -89,7 +89,7 @@ func reloaded(ok bool) {
 
 // publish prepares st's counters and sets the gauges that describe it.
 func publish(st *state) {
-	pools, edges := len(st.table.Pools)+1, len(st.table.Edges)
+	pools, edges := len(st.table.Pools)+1, len(st.table.Slots)
 	st.counters = &counterCache{
 		edges:   edges,
 		answers: make([]atomic.Pointer[prometheus.Counter], pools*edges),

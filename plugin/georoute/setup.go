@@ -13,6 +13,8 @@ import (
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 	"github.com/georoute/appliance/plugin/georoute/api"
+	"github.com/miekg/dns"
+	"github.com/georoute/appliance/plugin/pkg/health"
 )
 
 func init() { plugin.Register(pluginName, setup) }
@@ -36,7 +38,7 @@ func setup(c *caddy.Controller) error {
 	var once sync.Once
 	bg := &background{}
 	c.OnStartup(func() error {
-		if p, ok := dnsserver.GetConfig(c).Handler("healthprobe").(Prober); ok {
+		if p, ok := dnsserver.GetConfig(c).Handler("healthprobe").(health.Prober); ok {
 			g.attach(p)
 		}
 		if every > 0 {
@@ -122,6 +124,26 @@ func parse(c *caddy.Controller) (*GeoRoute, time.Duration, error) {
 					return nil, 0, c.Errf("reload %s is too often; use 100ms or more, or 0 to turn it off", d)
 				}
 				every = d
+			case "nameservers":
+				args := c.RemainingArgs()
+				if len(args) == 0 {
+					return nil, 0, c.Errf("nameservers takes the appliance's own name servers (ns1.example.net.), the NS of zones created at run time")
+				}
+				for _, a := range args {
+					if _, ok := dns.IsDomainName(a); !ok {
+						return nil, 0, c.Errf("nameservers: %q is not a domain name", a)
+					}
+					g.template.nameservers = append(g.template.nameservers, dns.Fqdn(strings.ToLower(a)))
+				}
+			case "hostmaster":
+				args := c.RemainingArgs()
+				if len(args) != 1 {
+					return nil, 0, c.Errf("hostmaster takes one mailbox as a domain name (hostmaster.example.net.)")
+				}
+				if _, ok := dns.IsDomainName(args[0]); !ok {
+					return nil, 0, c.Errf("hostmaster: %q is not a domain name", args[0])
+				}
+				g.template.hostmaster = dns.Fqdn(strings.ToLower(args[0]))
 			case "fallthrough":
 				g.Fall.SetZonesFromArgs(c.RemainingArgs())
 			case "store":

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/georoute/appliance/plugin/healthprobe/check"
+	"github.com/georoute/appliance/plugin/pkg/health/check"
 	"github.com/miekg/dns"
 )
 

@@ -5,7 +5,7 @@ import (
 	"net"
 	"testing"
 
-	"github.com/georoute/appliance/plugin/healthprobe/check"
+	"github.com/georoute/appliance/plugin/pkg/health/check"
 	"github.com/miekg/dns"
 )
 

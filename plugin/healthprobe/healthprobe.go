@@ -4,7 +4,6 @@ package healthprobe
 
 import (
 	"context"
-	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -12,8 +11,8 @@ import (
 
 	"github.com/coredns/coredns/plugin"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
-	"github.com/georoute/appliance/plugin/georoute/route"
-	"github.com/georoute/appliance/plugin/healthprobe/check"
+	"github.com/georoute/appliance/plugin/pkg/health"
+	"github.com/georoute/appliance/plugin/pkg/health/check"
 	"github.com/miekg/dns"
 )
 
@@ -37,6 +36,8 @@ type HealthProbe struct {
 	// onLag, when set, sees every probe's scheduling lag (tests and benchmarks).
 	onLag func(time.Duration)
 }
+
+var _ health.Prober = (*HealthProbe)(nil)
 
 // New returns a HealthProbe that probes nothing until Track.
 func New() *HealthProbe {
@@ -70,10 +71,10 @@ func (h *HealthProbe) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns
 // Name implements the plugin.Handler interface.
 func (h *HealthProbe) Name() string { return pluginName }
 
-// Up implements route.Health. An edge the prober does not know (added since the last Track) is
+// Up implements health.Source. An edge the prober does not know (added since the last Track) is
 // up; an edge whose checks have no result yet is not.
-func (h *HealthProbe) Up(e *route.Edge) bool {
-	er, ok := h.table.Load().edges[e.ID]
+func (h *HealthProbe) Up(id string) bool {
+	er, ok := h.table.Load().edges[id]
 	return !ok || er.State() == Up
 }
 
@@ -83,24 +84,26 @@ type table struct {
 	edges map[string]*edgeRun
 }
 
-// Track makes edges the set of edges to probe: checks of new edges start at once, changed checks
-// restart, checks of edges that are gone stop. Unchanged checks keep running and keep their state.
-func (h *HealthProbe) Track(edges []*route.Edge) {
+// Track implements health.Tracker: targets become the set of edges to probe. Checks of new edges
+// start at once, changed checks restart, checks of edges that are gone stop. Unchanged checks keep
+// running and keep their state.
+func (h *HealthProbe) Track(targets []health.Target) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return
 	}
 	first := !h.tracked.Load()
-	seen := make(map[string]bool, len(edges))
-	for _, e := range edges {
-		seen[e.ID] = true
-		er := h.edges[e.ID]
+	seen := make(map[string]bool, len(targets))
+	for i := range targets {
+		tg := &targets[i]
+		seen[tg.ID] = true
+		er := h.edges[tg.ID]
 		if er == nil {
-			er = &edgeRun{id: e.ID, since: time.Now()}
-			h.edges[e.ID] = er
+			er = &edgeRun{id: tg.ID, since: time.Now()}
+			h.edges[tg.ID] = er
 		}
-		h.trackEdge(er, e, first)
+		h.trackEdge(er, tg, first)
 	}
 	for id, er := range h.edges {
 		if !seen[id] {
@@ -122,17 +125,16 @@ func (h *HealthProbe) Track(edges []*route.Edge) {
 	h.tracked.Store(true)
 }
 
-// trackEdge brings one edge's runners in line with its spec.
-func (h *HealthProbe) trackEdge(er *edgeRun, e *route.Edge, first bool) {
+// trackEdge brings one edge's runners in line with its target.
+func (h *HealthProbe) trackEdge(er *edgeRun, tg *health.Target, first bool) {
 	er.mu.Lock()
 	defer er.mu.Unlock()
-	er.rule, er.override = parseRule(e.Spec.HealthRule), e.Spec.Override
-	addrs := append(append([]netip.Addr{}, e.V4...), e.V6...)
+	er.rule, er.override = parseRule(tg.Rule), tg.Override
 	var keep []*runner
-	for i, spec := range e.Spec.Checks {
-		c, err := check.Compile(spec, addrs)
+	for i, spec := range tg.Checks {
+		c, err := check.Compile(spec, tg.Addrs)
 		if err != nil { // the config was validated; this is a bug, not a user error
-			log.Errorf("edge %s check %d: %v", e.ID, i, err)
+			log.Errorf("edge %s check %d: %v", tg.ID, i, err)
 			continue
 		}
 		if i < len(er.runners) && er.runners[i].c.Key == c.Key {

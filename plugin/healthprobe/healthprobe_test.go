@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/georoute/appliance/plugin/georoute/route"
+	"github.com/georoute/appliance/plugin/pkg/health"
 )
 
 // tcpTarget is a loopback listener that accepts and closes connections.
@@ -70,14 +70,14 @@ func TestTrackLifecycle(t *testing.T) {
 		t.Fatal("ready before any edge was tracked")
 	}
 	up, down := tcpEdge("up", live, 100*time.Millisecond), tcpEdge("down", dead, 100*time.Millisecond)
-	h.Track([]*route.Edge{up, down})
+	h.Track([]health.Target{up, down})
 	// Before a first result an edge with checks is not up.
-	if h.Up(up) && !h.Ready() {
+	if h.Up(up.ID) && !h.Ready() {
 		t.Error("an edge without a result yet counts as up")
 	}
 	eventually(t, "first results", h.Ready)
-	if !h.Up(up) || h.Up(down) {
-		t.Fatalf("up=%v down=%v after the first results", h.Up(up), h.Up(down))
+	if !h.Up(up.ID) || h.Up(down.ID) {
+		t.Fatalf("up=%v down=%v after the first results", h.Up(up.ID), h.Up(down.ID))
 	}
 	h.mu.Lock()
 	er := h.edges["up"]
@@ -93,31 +93,31 @@ func TestTrackLifecycle(t *testing.T) {
 
 	// The same edges again: nothing restarts, state is kept.
 	r0 := h.edges["up"].runners[0]
-	h.Track([]*route.Edge{up, down})
-	if h.edges["up"].runners[0] != r0 || !h.Up(up) {
+	h.Track([]health.Target{up, down})
+	if h.edges["up"].runners[0] != r0 || !h.Up(up.ID) {
 		t.Error("an unchanged check restarted")
 	}
 
 	// A changed check restarts: "down" now points at the live listener.
 	fixed := tcpEdge("down", live, 100*time.Millisecond)
-	h.Track([]*route.Edge{up, fixed})
+	h.Track([]health.Target{up, fixed})
 	if r0.ctx.Err() != nil {
 		t.Error("the unchanged edge's runner was stopped")
 	}
-	eventually(t, "the changed check to pass", func() bool { return h.Up(fixed) })
+	eventually(t, "the changed check to pass", func() bool { return h.Up(fixed.ID) })
 
 	// Drain and force.
 	drained := tcpEdge("up", live, 100*time.Millisecond)
-	drained.Spec.Override = "down"
+	drained.Override = "down"
 	forced := tcpEdge("down", dead, 100*time.Millisecond)
-	forced.Spec.Override = "up"
-	h.Track([]*route.Edge{drained, forced})
-	if h.Up(drained) || !h.Up(forced) {
-		t.Errorf("override: drained up=%v, forced up=%v", h.Up(drained), h.Up(forced))
+	forced.Override = "up"
+	h.Track([]health.Target{drained, forced})
+	if h.Up(drained.ID) || !h.Up(forced.ID) {
+		t.Errorf("override: drained up=%v, forced up=%v", h.Up(drained.ID), h.Up(forced.ID))
 	}
 
 	// Edges that are gone stop their checks; no goroutine is left behind after Close.
-	h.Track([]*route.Edge{drained})
+	h.Track([]health.Target{drained})
 	if n := runners(h); n != 1 {
 		t.Errorf("%d runners after removing an edge, want 1", n)
 	}
@@ -131,7 +131,7 @@ func TestReadyWaitsForEveryCheck(t *testing.T) {
 	live := tcpTarget(t)
 	h := New()
 	start := time.Now()
-	h.Track([]*route.Edge{tcpEdge("a", live, 30*time.Second), tcpEdge("b", live, 30*time.Second)})
+	h.Track([]health.Target{tcpEdge("a", live, 30*time.Second), tcpEdge("b", live, 30*time.Second)})
 	eventually(t, "ready", h.Ready)
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("ready after %s: the first probes waited for their 30 s interval", took)
@@ -142,10 +142,10 @@ func TestReadyWaitsForEveryCheck(t *testing.T) {
 func TestStatus(t *testing.T) {
 	h := New()
 	e := tcpEdge("fra1", nowhere(t), 100*time.Millisecond)
-	h.Track([]*route.Edge{e})
+	h.Track([]health.Target{e})
 	eventually(t, "a result", h.Ready)
 	st, ok := h.Status("fra1")
-	if !ok || st.State != "down" || len(st.Checks) != 1 || st.Checks[0].Reason != "refused" || st.Checks[0].Check != "0:tcp" {
+	if !ok || st.State != Down || len(st.Checks) != 1 || st.Checks[0].Reason != "refused" || st.Checks[0].Check != "0:tcp" {
 		t.Errorf("status %+v", st)
 	}
 	if _, ok := h.Status("nope"); ok {

@@ -15,7 +15,7 @@ import (
 	"time"
 	"weak"
 
-	"github.com/georoute/appliance/plugin/healthprobe/check"
+	"github.com/georoute/appliance/plugin/pkg/health/check"
 )
 
 // maxBody is how much of a response body a probe reads and matches.

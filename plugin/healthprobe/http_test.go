@@ -14,7 +14,7 @@ import (
 	"time"
 	"weak"
 
-	"github.com/georoute/appliance/plugin/healthprobe/check"
+	"github.com/georoute/appliance/plugin/pkg/health/check"
 )
 
 func startHTTPServer(t testing.TB, h http.Handler) *httptest.Server {

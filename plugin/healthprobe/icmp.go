@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/georoute/appliance/plugin/healthprobe/check"
+	"github.com/georoute/appliance/plugin/pkg/health/check"
 	probing "github.com/prometheus-community/pro-bing"
 	"golang.org/x/net/icmp"
 )

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/georoute/appliance/plugin/healthprobe/check"
+	"github.com/georoute/appliance/plugin/pkg/health/check"
 	"golang.org/x/net/icmp"
 )
 

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/georoute/appliance/plugin/healthprobe/check"
+	"github.com/georoute/appliance/plugin/pkg/health/check"
 )
 
 // Phase of a probe, for the probe duration metric.

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/georoute/appliance/plugin/healthprobe/check"
+	"github.com/georoute/appliance/plugin/pkg/health/check"
 )
 
 // loopbackEdgeAddrs is the edge every test probes.

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/georoute/appliance/plugin/healthprobe/check"
+	"github.com/georoute/appliance/plugin/pkg/health/check"
 )
 
 // runner runs one check on its own schedule: at most one probe in flight, first probe within a

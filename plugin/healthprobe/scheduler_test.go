@@ -15,9 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/georoute/appliance/plugin/georoute/model"
-	"github.com/georoute/appliance/plugin/georoute/route"
-	"github.com/georoute/appliance/plugin/healthprobe/check"
+	"github.com/georoute/appliance/plugin/pkg/health"
+	"github.com/georoute/appliance/plugin/pkg/health/check"
 )
 
 // listenEnv makes the test binary a process of loopback TCP listeners (see TestMain): the
@@ -86,10 +85,10 @@ func startListeners(tb testing.TB, n int) []string {
 	return nil
 }
 
-func tcpEdge(id string, addr string, every time.Duration) *route.Edge {
+func tcpEdge(id string, addr string, every time.Duration) health.Target {
 	spec := check.Spec{Type: "tcp", Address: addr, Interval: check.Duration(every), Timeout: check.Duration(every / 2), Rise: 2, Fall: 3}
 	spec.Normalize()
-	return &route.Edge{ID: id, V4: []netip.Addr{netip.MustParseAddr("192.0.2.1")}, Spec: model.Edge{Checks: []check.Spec{spec}}}
+	return health.Target{ID: id, Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.1")}, Checks: []check.Spec{spec}}
 }
 
 func cpuTime() time.Duration {
@@ -104,7 +103,7 @@ func cpuTime() time.Duration {
 func BenchmarkScheduler(b *testing.B) {
 	const checks, every, runFor = 10000, time.Second, 20 * time.Second
 	addrs := startListeners(b, 16)
-	edges := make([]*route.Edge, checks)
+	edges := make([]health.Target, checks)
 	for i := range edges {
 		edges[i] = tcpEdge(fmt.Sprintf("e%d", i), addrs[i%len(addrs)], every)
 	}
@@ -146,26 +145,25 @@ func BenchmarkScheduler(b *testing.B) {
 // BenchmarkUp is the health read on the query path.
 func BenchmarkUp(b *testing.B) {
 	h := New()
-	edges := make([]*route.Edge, 1000)
+	edges := make([]health.Target, 1000)
 	for i := range edges {
-		edges[i] = &route.Edge{ID: fmt.Sprintf("e%d", i)}
+		edges[i] = health.Target{ID: fmt.Sprintf("e%d", i)}
 	}
 	h.Track(edges)
-	e := edges[500]
+	id := edges[500].ID
 	b.ReportAllocs()
 	for b.Loop() {
-		h.Up(e)
+		h.Up(id)
 	}
 }
 
 func TestUpNoAllocs(t *testing.T) {
 	h := New()
-	e := &route.Edge{ID: "fra1"}
-	h.Track([]*route.Edge{e})
-	if n := testing.AllocsPerRun(1000, func() { h.Up(e) }); n != 0 {
+	h.Track([]health.Target{{ID: "fra1"}})
+	if n := testing.AllocsPerRun(1000, func() { h.Up("fra1") }); n != 0 {
 		t.Errorf("Up allocates %.0f times", n)
 	}
-	if !h.Up(e) || !h.Up(&route.Edge{ID: "unknown"}) {
+	if !h.Up("fra1") || !h.Up("unknown") {
 		t.Error("an edge without checks, or one not tracked, must be up")
 	}
 }

@@ -3,20 +3,20 @@ package healthprobe
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/georoute/appliance/plugin/pkg/health"
 )
 
 // State of a check or an edge.
-type State uint8
+type State = health.State
 
 // The states. A check is Unknown until its first result, which decides it directly; after that it
 // changes only after rise passes in a row (to Up) or fall failures in a row (to Down).
 const (
-	Unknown State = iota
-	Up
-	Down
+	Unknown = health.Unknown
+	Up      = health.Up
+	Down    = health.Down
 )
-
-func (s State) String() string { return [...]string{"unknown", "up", "down"}[s] }
 
 // machine is the rise/fall state machine of one check.
 type machine struct {

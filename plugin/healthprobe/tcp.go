@@ -6,7 +6,7 @@ import (
 	"net/http/httptrace"
 	"time"
 
-	"github.com/georoute/appliance/plugin/healthprobe/check"
+	"github.com/georoute/appliance/plugin/pkg/health/check"
 )
 
 // probeTCP connects to c.Address and hangs up at once. RTT is the connect time.

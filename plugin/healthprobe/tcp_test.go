@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/georoute/appliance/plugin/healthprobe/check"
+	"github.com/georoute/appliance/plugin/pkg/health/check"
 )
 
 func TestProbeTCP(t *testing.T) {

@@ -11,12 +11,16 @@ import (
 	"time"
 
 	"github.com/georoute/appliance/plugin/georoute/model"
+	"github.com/georoute/appliance/plugin/pkg/health"
 	"github.com/miekg/dns"
 )
 
 // Backend is the state behind the API. Changes are durable when they return nil.
 type Backend interface {
 	Zones() []string
+	Zone(zone string) (Zone, bool)
+	PutZone(zone string, spec model.Zone) (created bool, err error)
+	DeleteZone(zone string) error
 
 	Edges() []Edge
 	Edge(id string) (Edge, bool)
@@ -42,12 +46,21 @@ type Backend interface {
 	Explain(name, qtype, client string) (any, error)
 }
 
+// Zone is a zone as the API shows it.
+type Zone struct {
+	Name string `json:"zone"`
+	model.Zone
+	Source      string   `json:"source"` // file or api
+	Serial      uint32   `json:"serial"`
+	Nameservers []string `json:"nameservers"`
+}
+
 // Edge is an edge as the API shows it.
 type Edge struct {
 	ID string `json:"id"`
 	model.Edge
-	Source string `json:"source"` // config or api
-	Health any    `json:"health,omitempty"`
+	Source string         `json:"source"` // config or api
+	Health *health.Status `json:"health,omitempty"`
 }
 
 // Pool is a pool as the API shows it.
@@ -99,6 +112,9 @@ func New(b Backend, auth *Auth, o Options) http.Handler {
 	h.route("PUT /v1/edges/{id}/override", Write, h.putOverride)
 	objectRoutes[model.Pool, Pool]{"pool", b.Pools, b.Pool, b.PutPool, b.DeletePool}.register(h)
 	h.route("GET /v1/zones", Read, h.listZones)
+	h.route("GET /v1/zones/{zone}", Read, h.getZone)
+	h.route("PUT /v1/zones/{zone}", Write, h.putZone)
+	h.route("DELETE /v1/zones/{zone}", Write, h.deleteZone)
 	h.route("GET /v1/zones/{zone}/names", Read, h.listNames)
 	h.route("GET /v1/zones/{zone}/names/{name}", Read, h.getName)
 	h.route("PUT /v1/zones/{zone}/names/{name}", Write, h.putName)
@@ -319,6 +335,41 @@ func (h *handler) listNames(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (h *handler) getZone(w http.ResponseWriter, r *http.Request) error {
+	zone, err := h.zone(r)
+	if err != nil {
+		return err
+	}
+	z, _ := h.b.Zone(zone)
+	writeJSON(w, http.StatusOK, z)
+	return nil
+}
+
+// putZone creates a zone served with the appliance's own SOA and NS (or updates its comment).
+func (h *handler) putZone(w http.ResponseWriter, r *http.Request) error {
+	var spec model.Zone
+	if r.ContentLength != 0 {
+		if e := decode(r, &spec); e != nil {
+			return e
+		}
+	}
+	zone := dns.CanonicalName(r.PathValue("zone"))
+	isNew, err := h.b.PutZone(zone, spec)
+	if err != nil {
+		return err
+	}
+	z, _ := h.b.Zone(zone)
+	return created(w, isNew, z)
+}
+
+func (h *handler) deleteZone(w http.ResponseWriter, r *http.Request) error {
+	if err := h.b.DeleteZone(dns.CanonicalName(r.PathValue("zone"))); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 // zoneName reads the {zone} and {name} of a path.
 func (h *handler) zoneName(r *http.Request) (zone, name string, err error) {
 	if zone, err = h.zone(r); err != nil {
@@ -448,7 +499,8 @@ func (h *handler) postRTT(w http.ResponseWriter, r *http.Request) error {
 	if err := h.b.ReportRTT(reports); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"accepted": len(reports)})
+	// Durable, and in the RTT matrix at its next refresh (within a second), not at once.
+	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": len(reports), "applied": false})
 	return nil
 }
 

@@ -3,7 +3,7 @@
 // types; the router compiles a validated Config into the tables the query path reads.
 package model
 
-import "github.com/georoute/appliance/plugin/healthprobe/check"
+import "github.com/georoute/appliance/plugin/pkg/health/check"
 
 // Config is everything the config file holds.
 type Config struct {
@@ -105,3 +105,10 @@ type Duration = check.Duration
 
 // ParseDuration reads a duration from a string ("1m30s") or a number of seconds.
 var ParseDuration = check.ParseDuration
+
+// Zone is a zone created at run time (the API, Route 53's CreateHostedZone). Its SOA and NS come
+// from the appliance's zone template; these are what its creator said of it.
+type Zone struct {
+	Comment         string `json:"comment,omitempty"`
+	CallerReference string `json:"caller_reference,omitempty"`
+}

@@ -94,13 +94,13 @@ func (c *Client) lookRTT(m *rtt.Matrix) {
 func (c *Client) RTTTo(env *Env, e *Edge) (float64, rtt.Source) {
 	c.lookRTT(env.RTT)
 	if c.row != nil {
-		if v := c.row[e.Index]; !math.IsNaN(float64(v)) {
+		if v := env.RTT.Measured(c.row, e.Index); !math.IsNaN(float64(v)) {
 			return float64(v), rtt.Measured
 		}
 	}
 	if c.profile != nil {
-		if v := c.profile.Millis[e.Index]; !math.IsNaN(float64(v)) {
-			return float64(v), c.profile.Source[e.Index]
+		if v, src := c.profile.At(e.Index); !math.IsNaN(float64(v)) {
+			return float64(v), src
 		}
 	} else if l := c.Geo.Loc; l != nil && l.HasPoint && e.HasPoint {
 		return geo.ModelRTTMillis(geo.ArcKm(l.Vec, e.Vec)), rtt.Distance

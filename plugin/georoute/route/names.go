@@ -38,6 +38,12 @@ func (n *Names) HasBelow(name string) bool {
 	return c > 0
 }
 
+// CountBelow is how many bindings lie strictly below name.
+func (n *Names) CountBelow(name string) int {
+	c, _ := n.below.Load(name)
+	return int(c)
+}
+
 // Len is the number of bindings.
 func (n *Names) Len() int { return n.m.Size() }
 

@@ -1,6 +1,7 @@
 package route
 
 import (
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -11,7 +12,7 @@ import (
 	"github.com/georoute/appliance/plugin/georoute/geoip"
 	"github.com/georoute/appliance/plugin/georoute/model"
 	"github.com/georoute/appliance/plugin/georoute/rtt"
-	"github.com/georoute/appliance/plugin/healthprobe/check"
+	"github.com/georoute/appliance/plugin/pkg/health/check"
 )
 
 func f(v float64) *float64 { return &v }
@@ -145,7 +146,7 @@ func TestBindErrors(t *testing.T) {
 		Pools: map[string]model.Pool{"web": {Policy: "latency", Edges: []string{"fra1"}}},
 	}
 	cfg.Normalize()
-	tb, err := Compile(cfg)
+	tb, err := Compile(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +252,7 @@ func TestDetectionBound(t *testing.T) {
 		if err := cfg.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		tb, err := Compile(cfg)
+		tb, err := Compile(cfg, nil)
 		if err != nil {
 			return err
 		}
@@ -284,7 +285,7 @@ type fixture struct {
 // build compiles cfg's edges and pools and binds its names, as the plugin does.
 func build(t testing.TB, cfg *model.Config) *fixture {
 	t.Helper()
-	tb, err := Compile(cfg)
+	tb, err := Compile(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,4 +298,46 @@ func build(t testing.TB, cfg *model.Config) *fixture {
 		f.Names.Put(b)
 	}
 	return f
+}
+
+func TestCompileKeepsSlots(t *testing.T) {
+	cfg := func(ids ...string) *model.Config {
+		c := &model.Config{Edges: map[string]model.Edge{}}
+		for _, id := range ids {
+			c.Edges[id] = model.Edge{Addresses: []string{"192.0.2.1"}}
+		}
+		return c
+	}
+	slots := func(tb *Table) map[string]int {
+		out := map[string]int{}
+		for i, e := range tb.Slots {
+			if e != nil {
+				out[e.ID] = i
+				if e.Index != i {
+					t.Errorf("edge %s has index %d in slot %d", e.ID, e.Index, i)
+				}
+			}
+		}
+		return out
+	}
+	t1, _ := Compile(cfg("b", "d", "f"), nil)
+	t2, _ := Compile(cfg("a", "b", "f"), t1) // d leaves slot 1 free, a takes it
+	t3, _ := Compile(cfg("a", "b", "c", "e", "f"), t2)
+	t4, _ := Compile(cfg("a"), t3)
+	for _, tc := range []struct {
+		tb   *Table
+		want map[string]int
+	}{
+		{t1, map[string]int{"b": 0, "d": 1, "f": 2}},
+		{t2, map[string]int{"b": 0, "a": 1, "f": 2}},
+		{t3, map[string]int{"b": 0, "a": 1, "f": 2, "c": 3, "e": 4}},
+		{t4, map[string]int{"a": 1}},
+	} {
+		if got := slots(tc.tb); !maps.Equal(got, tc.want) {
+			t.Errorf("slots %v, want %v", got, tc.want)
+		}
+	}
+	if len(t4.Slots) != 2 || t4.Slots[0] != nil || len(t4.EdgeInfos()) != 2 || t4.EdgeInfos()[0].ID != "" {
+		t.Errorf("t4 slots %v: want a free slot 0 and a in 1", t4.Slots)
+	}
 }

@@ -18,7 +18,8 @@ import (
 	"github.com/miekg/dns"
 )
 
-// Edge is a compiled edge. Index is its position in Table.Edges and in the RTT matrix.
+// Edge is a compiled edge. Index is its slot: its position in Table.Slots and in the RTT matrix,
+// kept for as long as the edge exists, so that adding or removing another edge moves nothing.
 type Edge struct {
 	Index       int
 	ID          string
@@ -155,7 +156,8 @@ func (b *Binding) Spec() model.Name {
 
 // Table is the edges and pools compiled from one config. Immutable once built.
 type Table struct {
-	Edges      []*Edge
+	Edges      []*Edge // by id
+	Slots      []*Edge // by Index; nil where no edge is
 	Pools      []*Pool
 	edgeByID   map[string]*Edge
 	poolByID   map[string]*Pool
@@ -169,24 +171,55 @@ func (t *Table) Edge(id string) *Edge { return t.edgeByID[id] }
 // Pool returns the pool with id, or nil.
 func (t *Table) Pool(id string) *Pool { return t.poolByID[id] }
 
-// EdgeInfos lists the edges as the RTT matrix needs them, by index.
+// EdgeInfos lists the edges as the RTT matrix needs them, by slot (a free slot has no ID).
 func (t *Table) EdgeInfos() []rtt.EdgeInfo {
-	out := make([]rtt.EdgeInfo, len(t.Edges))
-	for i, e := range t.Edges {
-		out[i] = rtt.EdgeInfo{ID: e.ID, Point: e.Point, HasPoint: e.HasPoint}
+	out := make([]rtt.EdgeInfo, len(t.Slots))
+	for i, e := range t.Slots {
+		if e != nil {
+			out[i] = rtt.EdgeInfo{ID: e.ID, Point: e.Point, HasPoint: e.HasPoint}
+		}
 	}
 	return out
 }
 
 // Compile builds a Table from the edges, pools and defaults of a normalized, validated config.
 // Names are bound separately (Bind), so that millions of them need not be compiled with it.
-func Compile(cfg *model.Config) (*Table, error) {
+// Edges that prev also has keep their slots; a new edge takes the first free slot.
+func Compile(cfg *model.Config, prev *Table) (*Table, error) {
 	t := &Table{edgeByID: make(map[string]*Edge, len(cfg.Edges)), poolByID: make(map[string]*Pool, len(cfg.Pools)), Defaults: cfg.Defaults}
+	var fresh []*Edge
 	for _, id := range slices.Sorted(maps.Keys(cfg.Edges)) {
 		e := compileEdge(id, cfg.Edges[id])
-		e.Index = len(t.Edges)
+		e.Index = -1
+		if prev != nil {
+			if old := prev.edgeByID[id]; old != nil {
+				e.Index = old.Index
+			}
+		}
 		t.Edges = append(t.Edges, e)
 		t.edgeByID[id] = e
+		if e.Index < 0 {
+			fresh = append(fresh, e)
+			continue
+		}
+		for len(t.Slots) <= e.Index {
+			t.Slots = append(t.Slots, nil)
+		}
+		t.Slots[e.Index] = e
+	}
+	free := 0
+	for _, e := range fresh {
+		for free < len(t.Slots) && t.Slots[free] != nil {
+			free++
+		}
+		if free == len(t.Slots) {
+			t.Slots = append(t.Slots, nil)
+		}
+		e.Index = free
+		t.Slots[free] = e
+	}
+	for len(t.Slots) > 0 && t.Slots[len(t.Slots)-1] == nil {
+		t.Slots = t.Slots[:len(t.Slots)-1]
 	}
 	ttl, answers := cfg.Defaults.TTL, cfg.Defaults.Answers
 	if ttl == 0 {

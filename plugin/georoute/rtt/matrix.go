@@ -12,7 +12,8 @@ import (
 )
 
 // EdgeInfo is what the matrix needs to know of an edge. Its position in the slice given to
-// Compile is the edge's index in every lookup.
+// Compile or WithEdges is the edge's slot, its index in every lookup; an EdgeInfo with ID "" is a
+// free slot.
 type EdgeInfo struct {
 	ID       string
 	Point    geo.Point
@@ -58,12 +59,31 @@ func (s Source) String() string {
 	return [...]string{"none", "measured", "estimated (corrected by nearby measurements)", "estimated (distance)", "estimated (same network or city)"}[s]
 }
 
-// Matrix is an immutable compiled RTT matrix for one set of edges. Safe for concurrent use.
+// Matrix is an immutable compiled RTT matrix for one slot layout of edges. Safe for concurrent use.
 type Matrix struct {
-	edges  []EdgeInfo
-	nets   map[NetKey][]float32 // measured per edge index, NaN where not measured
+	*measured
+	edges []EdgeInfo
+	// live says by slot whether the measured data at that slot is of the edge there now: false
+	// for free slots and for slots freed, reused or added since Compile.
+	live []bool
+	// need is by slot how many neighbours the search can find: k, or fewer when fewer sites
+	// measured the edge; 0 when the slot is not live or nothing measured it.
+	need []int32
+	// dead is set when a slot that is not live holds measurements: reads must filter them out.
+	dead         bool
+	empty        bool
+	comparesASNs bool
+
+	cache []atomic.Pointer[Profile]
+}
+
+// measured is what Compile derives from the measurements, by the slots of the edges it was given.
+// Matrices made by WithEdges share it.
+type measured struct {
+	nets   map[NetKey][]float32 // measured per slot, NaN where not measured
 	detail map[NetKey][]Measurement
 	v4, v6 []NetKey // measured networks, sorted, for ECS scope decisions
+	slotOf map[string]int32
 
 	sites  []site
 	grid   map[cell][]int32
@@ -71,7 +91,8 @@ type Matrix struct {
 	byCity map[uint64][]int32
 	k      int
 
-	cache []atomic.Pointer[Profile]
+	perSlot []int32 // by slot: measurements of sites
+	asnSlot []int32 // by slot: measurements of sites with a known AS
 }
 
 type site struct {
@@ -106,8 +127,8 @@ func cellOf(p geo.Point) cell {
 	return cell{int16(math.Floor((p.Lat + 90) / cellDeg)), int16(math.Floor((p.Lon + 180) / cellDeg))}
 }
 
-// Compile builds a Matrix from measurements for the given edges. Measurements of edges not in
-// edges are skipped and counted in the second result.
+// Compile builds a Matrix from measurements for the given edges, some of which may be free slots.
+// Measurements of edges not in edges are skipped and counted in the second result.
 func Compile(ms []Measurement, edges []EdgeInfo, locate Locator, o Options) (*Matrix, int) {
 	if o.Now.IsZero() {
 		o.Now = time.Now()
@@ -119,19 +140,23 @@ func Compile(ms []Measurement, edges []EdgeInfo, locate Locator, o Options) (*Ma
 	if o.CacheSize > 0 {
 		size = 1 << bitsFor(o.CacheSize)
 	}
-	m := &Matrix{
-		edges:  edges,
-		nets:   make(map[NetKey][]float32),
-		detail: make(map[NetKey][]Measurement),
-		grid:   make(map[cell][]int32),
-		byASN:  make(map[uint32][]int32),
-		byCity: make(map[uint64][]int32),
-		k:      o.Neighbours,
-		cache:  make([]atomic.Pointer[Profile], size),
+	m := &measured{
+		nets:    make(map[NetKey][]float32),
+		detail:  make(map[NetKey][]Measurement),
+		slotOf:  make(map[string]int32, len(edges)),
+		grid:    make(map[cell][]int32),
+		byASN:   make(map[uint32][]int32),
+		byCity:  make(map[uint64][]int32),
+		k:       o.Neighbours,
+		perSlot: make([]int32, len(edges)),
+		asnSlot: make([]int32, len(edges)),
 	}
-	index := make(map[string]int32, len(edges))
+	live := make([]bool, len(edges))
 	for i, e := range edges {
-		index[e.ID] = int32(i)
+		if e.ID != "" {
+			m.slotOf[e.ID] = int32(i)
+			live[i] = true
+		}
 	}
 	// Deterministic order: sites and neighbours do not depend on map iteration.
 	sort.Slice(ms, func(i, j int) bool {
@@ -143,7 +168,7 @@ func Compile(ms []Measurement, edges []EdgeInfo, locate Locator, o Options) (*Ma
 	skipped := 0
 	siteOf := make(map[Client]int32)
 	for _, meas := range ms {
-		ei, ok := index[meas.Edge]
+		ei, ok := m.slotOf[meas.Edge]
 		if !ok {
 			skipped++
 			continue
@@ -185,6 +210,10 @@ func Compile(ms []Measurement, edges []EdgeInfo, locate Locator, o Options) (*Ma
 			se.residual = float32(meas.Millis - geo.ModelRTTMillis(geo.DistanceKm(s.point, e.Point)))
 		}
 		s.edges = append(s.edges, se)
+		m.perSlot[ei]++
+		if s.asn != 0 {
+			m.asnSlot[ei]++
+		}
 	}
 	for i := range m.sites {
 		s := &m.sites[i]
@@ -208,7 +237,54 @@ func Compile(ms []Measurement, edges []EdgeInfo, locate Locator, o Options) (*Ma
 	}
 	slices.Sort(m.v4)
 	slices.Sort(m.v6)
-	return m, skipped
+	return newMatrix(m, edges, live, size), skipped
+}
+
+// WithEdges returns the matrix for a new slot layout of the edges in time proportional to the
+// number of edges: it shares m's measured data and starts with an empty cache of estimates.
+//
+// Every slot that has an edge in m keeps it in edges, with the same ID and location, or becomes
+// free (ID ""); a slot freed or changed ignores its measurements from then on, also when it is
+// reused. A new or reused slot must have no measurements held (Store.Measures), else the caller
+// calls Compile, as it does when measurements or an edge's location change. m may be nil.
+func (m *Matrix) WithEdges(edges []EdgeInfo) *Matrix {
+	if m == nil {
+		return newMatrix(&measured{k: 4}, edges, make([]bool, len(edges)), 16384)
+	}
+	live := make([]bool, len(edges))
+	for i, e := range edges {
+		live[i] = e.ID != "" && i < len(m.edges) && m.live[i] && m.edges[i] == e
+	}
+	return newMatrix(m.measured, edges, live, len(m.cache))
+}
+
+func newMatrix(d *measured, edges []EdgeInfo, live []bool, cacheSize int) *Matrix {
+	m := &Matrix{measured: d, edges: edges, live: live, need: make([]int32, len(edges)), empty: true, cache: make([]atomic.Pointer[Profile], cacheSize)}
+	for i, n := range d.perSlot {
+		switch {
+		case n == 0:
+		case i < len(live) && live[i]:
+			m.need[i] = min(int32(d.k), n)
+			m.empty = false
+			m.comparesASNs = m.comparesASNs || d.asnSlot[i] > 0
+		default:
+			m.dead = true
+		}
+	}
+	return m
+}
+
+// isLive reports whether slot's measured data is of the edge there now.
+func (m *Matrix) isLive(slot int) bool { return slot >= 0 && slot < len(m.live) && m.live[slot] }
+
+// liveRow reports whether row holds a measurement of an edge there now.
+func (m *Matrix) liveRow(row []float32) bool {
+	for i, v := range row {
+		if m.isLive(i) && !math.IsNaN(float64(v)) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *site) fill(l Site) {
@@ -223,19 +299,32 @@ func bitsFor(n int) int {
 	return b
 }
 
-// Edges returns the edges the matrix was compiled for.
+// Edges returns the edges the matrix is for, by slot.
 func (m *Matrix) Edges() []EdgeInfo { return m.edges }
 
-// Empty reports whether the matrix holds no measurement at all.
-func (m *Matrix) Empty() bool { return m == nil || len(m.sites) == 0 }
+// Empty reports whether the matrix holds no measurement of its edges at all.
+func (m *Matrix) Empty() bool { return m == nil || m.empty }
 
-// Row returns the measured RTTs of a client network by edge index (NaN where not measured),
-// or nil when the network was not measured.
+// Row returns the measured RTTs of a client network, or nil when no edge of the matrix was
+// measured from it. Read it with Measured: it is by slot, may be shorter than Edges and may hold
+// figures of edges since removed.
 func (m *Matrix) Row(k NetKey) []float32 {
 	if m == nil || len(m.nets) == 0 {
 		return nil
 	}
-	return m.nets[k]
+	row := m.nets[k]
+	if row == nil || !m.dead || m.liveRow(row) {
+		return row
+	}
+	return nil
+}
+
+// Measured returns the measured RTT in row (from Row) of the edge at slot, NaN when not measured.
+func (m *Matrix) Measured(row []float32, slot int) float32 {
+	if m == nil || slot >= len(row) || !m.isLive(slot) {
+		return float32(math.NaN())
+	}
+	return row[slot]
 }
 
 // Detail returns the measurements of a client network, for display.
@@ -243,7 +332,17 @@ func (m *Matrix) Detail(k NetKey) []Measurement {
 	if m == nil {
 		return nil
 	}
-	return m.detail[k]
+	ds := m.detail[k]
+	if !m.dead {
+		return ds
+	}
+	var out []Measurement
+	for _, d := range ds {
+		if m.isLive(int(m.slotOf[d.Edge])) {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // MeasuredWithin reports whether any client network inside p was measured. An answer that used
@@ -267,7 +366,15 @@ func (m *Matrix) MeasuredWithin(p netip.Prefix) bool {
 	}
 	hi := lo | (NetKey(1)<<(lo.Bits()-bits) - 1)
 	i, _ := slices.BinarySearch(keys, lo)
-	return i < len(keys) && keys[i] <= hi
+	if !m.dead {
+		return i < len(keys) && keys[i] <= hi
+	}
+	for ; i < len(keys) && keys[i] <= hi; i++ {
+		if m.liveRow(m.nets[keys[i]]) {
+			return true
+		}
+	}
+	return false
 }
 
 // ClientInfo is what the estimator knows of a client.
@@ -284,8 +391,16 @@ type ClientInfo struct {
 type Profile struct {
 	id     uint64
 	asn    uint32
-	Millis []float32 // by edge index; NaN when nothing can be said
+	Millis []float32 // by slot; NaN when nothing can be said
 	Source []Source
+}
+
+// At returns the estimate for the edge at slot: NaN and None when nothing can be said.
+func (p *Profile) At(slot int) (float32, Source) {
+	if p == nil || slot < 0 || slot >= len(p.Millis) {
+		return float32(math.NaN()), None
+	}
+	return p.Millis[slot], p.Source[slot]
 }
 
 // Profile returns the estimates for client c, from the cache when it can.
@@ -319,7 +434,7 @@ type NeighbourInfo struct {
 	Weight     float64 // share of the correction, 0..1
 }
 
-// Explain returns the estimate for client c and edge index e with the neighbours behind it.
+// Explain returns the estimate for client c and the edge at slot e with the neighbours behind it.
 func (m *Matrix) Explain(c ClientInfo, e int) (float64, Source, []NeighbourInfo) {
 	var trace [][]NeighbourInfo
 	if m != nil {
@@ -347,6 +462,10 @@ func (m *Matrix) estimate(c ClientInfo, trace [][]NeighbourInfo) *Profile {
 	near := m.neighbours(c)
 	for ei, e := range m.edges {
 		best := near[ei]
+		if e.ID == "" {
+			p.Millis[ei], p.Source[ei] = float32(math.NaN()), None
+			continue
+		}
 		if e.HasPoint && c.HasPoint {
 			km := geo.DistanceKm(c.Point, e.Point)
 			base := geo.ModelRTTMillis(km)
@@ -415,8 +534,8 @@ func (s *site) rawFor(e int32) float64 {
 	return math.NaN()
 }
 
-// neighbours returns, per edge index, the k nearest measured sites that measured that edge,
-// nearest first. Sites of the client's AS or city have distance 0.
+// neighbours returns, per slot, the k nearest measured sites that measured its edge, nearest
+// first. Sites of the client's AS or city have distance 0.
 func (m *Matrix) neighbours(c ClientInfo) [][]candidate {
 	n := len(m.edges)
 	best := make([][]candidate, n)
@@ -430,7 +549,9 @@ func (m *Matrix) neighbours(c ClientInfo) [][]candidate {
 		}
 		seen[si] = true
 		for _, se := range m.sites[si].edges {
-			best[se.edge] = insertNearest(best[se.edge], candidate{si, dist}, m.k)
+			if int(se.edge) < len(m.need) && m.need[se.edge] > 0 {
+				best[se.edge] = insertNearest(best[se.edge], candidate{si, dist}, m.k)
+			}
 		}
 	}
 	if c.ASN != 0 {
@@ -446,7 +567,7 @@ func (m *Matrix) neighbours(c ClientInfo) [][]candidate {
 	if !c.HasPoint {
 		return best
 	}
-	// Widen the search until every edge measured anywhere nearby has k neighbours within the
+	// Widen the search until every edge has k neighbours (or all that measured it) within the
 	// radius: everything inside the radius has been seen, so they are the nearest.
 	for radius := 500.0; ; radius *= 2 {
 		m.scan(c.Point, radius, func(si int32) {
@@ -458,8 +579,8 @@ func (m *Matrix) neighbours(c ClientInfo) [][]candidate {
 			}
 		})
 		full := true
-		for _, b := range best {
-			if len(b) < m.k {
+		for ei, b := range best {
+			if len(b) < int(m.need[ei]) {
 				full = false
 				break
 			}
@@ -512,7 +633,8 @@ func insertNearest(list []candidate, c candidate, k int) []candidate {
 	return list
 }
 
-// Networks is how many client networks were measured.
+// Networks is how many client networks were measured, as of Compile: networks measured only by
+// edges removed since still count.
 func (m *Matrix) Networks() int {
 	if m == nil {
 		return 0
@@ -522,4 +644,4 @@ func (m *Matrix) Networks() int {
 
 // ComparesASNs reports whether any measured network has a known AS, so that a client's AS can
 // change its estimates.
-func (m *Matrix) ComparesASNs() bool { return m != nil && len(m.byASN) > 0 }
+func (m *Matrix) ComparesASNs() bool { return m != nil && m.comparesASNs }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -381,5 +383,283 @@ func BenchmarkProfileMiss(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.estimate(ClientInfo{Point: geo.Point{Lat: 48, Lon: 2}, HasPoint: true}, nil)
+	}
+}
+
+func TestStoreMeasures(t *testing.T) {
+	s := NewStore()
+	a, _ := ParseClient("203.0.113.0/24")
+	b, _ := ParseClient("198.51.100.0/24")
+	t0 := time.Unix(1000, 0)
+	steps := []struct {
+		name string
+		do   func()
+		want map[string]bool
+	}{
+		{"empty", func() {}, map[string]bool{"fra1": false, "iad1": false}},
+		{"Put", func() { s.Add(a, "fra1", 10, t0, FromReport) }, map[string]bool{"fra1": true, "iad1": false}},
+		{"Put again", func() { s.Add(a, "fra1", 20, t0.Add(time.Hour), FromReport) }, map[string]bool{"fra1": true}},
+		{"Put another client", func() { s.Add(b, "fra1", 90, t0, FromProbe) }, map[string]bool{"fra1": true}},
+		{"ReplaceFiles adds", func() {
+			s.ReplaceFiles([]Measurement{{Client: a, Edge: "iad1", Millis: 80}, {Client: a, Edge: "iad1", Millis: 90}, {Client: b, Edge: "sin1", Millis: 200}})
+		}, map[string]bool{"fra1": true, "iad1": true, "sin1": true}},
+		{"ReplaceFiles over a report", func() {
+			s.ReplaceFiles([]Measurement{{Client: a, Edge: "iad1", Millis: 80}, {Client: b, Edge: "fra1", Millis: 88}})
+		}, map[string]bool{"fra1": true, "iad1": true, "sin1": false}},
+		{"Expire one of two", func() { s.Expire(t0.Add(time.Minute)) }, map[string]bool{"fra1": true, "iad1": true}},
+		{"ReplaceFiles drops", func() { s.ReplaceFiles(nil) }, map[string]bool{"fra1": true, "iad1": false}},
+		{"Expire the last", func() { s.Expire(t0.Add(2 * time.Hour)) }, map[string]bool{"fra1": false, "iad1": false, "sin1": false}},
+	}
+	for _, st := range steps {
+		st.do()
+		for edge, want := range st.want {
+			if got := s.Measures(edge); got != want {
+				t.Errorf("%s: Measures(%s) = %v, want %v", st.name, edge, got, want)
+			}
+		}
+		ms, _ := s.Snapshot()
+		count := map[string]int{}
+		for _, m := range ms {
+			count[m.Edge]++
+		}
+		if len(count) != len(s.perEdge) {
+			t.Errorf("%s: per-edge counts %v, held %v", st.name, s.perEdge, count)
+		}
+		for edge, n := range count {
+			if s.perEdge[edge] != n {
+				t.Errorf("%s: per-edge count of %s = %d, held %d", st.name, edge, s.perEdge[edge], n)
+			}
+		}
+	}
+}
+
+var (
+	par = geo.Point{Lat: 48.85, Lon: 2.35}
+	nrt = geo.Point{Lat: 35.68, Lon: 139.65}
+	lhr = geo.Point{Lat: 51.5, Lon: -0.12}
+	syd = geo.Point{Lat: -33.87, Lon: 151.21}
+)
+
+// slotSites places the networks of TestWithEdges; 100.64.0.0/24 has an AS and no location.
+var slotSites = map[string]Site{
+	"203.0.113.0/24":  {Point: fra, HasPoint: true, ASN: 64500, CityID: 1},
+	"203.0.114.0/24":  {Point: par, HasPoint: true, ASN: 64502, CityID: 3},
+	"198.51.100.0/24": {Point: iad, HasPoint: true, ASN: 64501, CityID: 2},
+	"192.0.2.0/24":    {Point: sin, HasPoint: true, ASN: 64503, CityID: 4},
+	"2001:db8:1::/48": {Point: nrt, HasPoint: true, ASN: 64504},
+	"198.18.0.0/15":   {Point: lhr, HasPoint: true},
+	"100.64.0.0/24":   {ASN: 64502},
+}
+
+func slotLocator(a netip.Addr) Site {
+	for p, s := range slotSites {
+		if netip.MustParsePrefix(p).Contains(a) {
+			return s
+		}
+	}
+	return Site{}
+}
+
+// TestWithEdges checks that a matrix moved to a new slot layout reads exactly as one compiled
+// from the same measurements for that layout.
+func TestWithEdges(t *testing.T) {
+	const csv = `203.0.113.0/24,fra1,5
+203.0.113.0/24,iad1,90
+203.0.113.0/24,sin1,160
+203.0.113.0/24,any1,20
+203.0.114.0/24,iad1,85
+198.51.100.0/24,iad1,4
+198.51.100.0/24,fra1,95
+192.0.2.0/24,sin1,3
+192.0.2.0/24,fra1,170
+192.0.2.0/24,iad1,230
+2001:db8:1::/48,sin1,70
+198.18.0.0/15,fra1,15
+"geo:-33.87,151.21",sin1,95
+"geo:-33.87,151.21",iad1,210
+100.64.0.0/24,iad1,40
+100.64.0.0/24,any1,12
+`
+	all := measurements(t, csv)
+	var noIad []Measurement
+	for _, m := range all {
+		if m.Edge != "iad1" {
+			noIad = append(noIad, m)
+		}
+	}
+	e := map[string]EdgeInfo{
+		"fra1": {ID: "fra1", Point: fra, HasPoint: true}, "iad1": {ID: "iad1", Point: iad, HasPoint: true},
+		"sin1": {ID: "sin1", Point: sin, HasPoint: true}, "any1": {ID: "any1"},
+		"nrt1": {ID: "nrt1", Point: nrt, HasPoint: true}, "lhr1": {ID: "lhr1", Point: lhr, HasPoint: true},
+		"": {},
+	}
+	layout := func(ids ...string) []EdgeInfo {
+		out := make([]EdgeInfo, len(ids))
+		for i, id := range ids {
+			out[i] = e[id]
+		}
+		return out
+	}
+	compile := func(ms []Measurement, edges []EdgeInfo) *Matrix {
+		m, _ := Compile(slices.Clone(ms), edges, slotLocator, Options{})
+		return m
+	}
+	base := compile(all, layout("fra1", "iad1", "sin1", "any1"))
+	freed := base.WithEdges(layout("fra1", "", "sin1", "any1"))
+	tests := []struct {
+		name string
+		got  *Matrix
+		want *Matrix
+	}{
+		{"same layout", base.WithEdges(layout("fra1", "iad1", "sin1", "any1")), compile(all, layout("fra1", "iad1", "sin1", "any1"))},
+		{"append", base.WithEdges(layout("fra1", "iad1", "sin1", "any1", "nrt1")), compile(all, layout("fra1", "iad1", "sin1", "any1", "nrt1"))},
+		{"free in the middle, append", base.WithEdges(layout("fra1", "", "sin1", "any1", "nrt1")), compile(all, layout("fra1", "", "sin1", "any1", "nrt1"))},
+		{"free the last", base.WithEdges(layout("fra1", "iad1", "sin1", "")), compile(all, layout("fra1", "iad1", "sin1", ""))},
+		{"drop the last", base.WithEdges(layout("fra1", "iad1", "sin1")), compile(all, layout("fra1", "iad1", "sin1"))},
+		{"reuse by another id", base.WithEdges(layout("fra1", "lhr1", "sin1", "any1")), compile(all, layout("fra1", "lhr1", "sin1", "any1"))},
+		{"free, then reuse", freed.WithEdges(layout("fra1", "lhr1", "sin1", "any1")), compile(all, layout("fra1", "lhr1", "sin1", "any1"))},
+		{"free, then the same id back", freed.WithEdges(layout("fra1", "iad1", "sin1", "any1")), compile(noIad, layout("fra1", "iad1", "sin1", "any1"))},
+		{"moved edge", base.WithEdges([]EdgeInfo{e["fra1"], {ID: "iad1", Point: lhr, HasPoint: true}, e["sin1"], e["any1"]}), compile(noIad, []EdgeInfo{e["fra1"], {ID: "iad1", Point: lhr, HasPoint: true}, e["sin1"], e["any1"]})},
+		{"free all", base.WithEdges(layout("", "", "", "")), compile(all, layout("", "", "", ""))},
+		{"nil matrix", (*Matrix)(nil).WithEdges(layout("fra1", "iad1")), compile(nil, layout("fra1", "iad1"))},
+		{"compiled with a free slot, then filled", compile(all, layout("fra1", "", "sin1")).WithEdges(layout("fra1", "nrt1", "sin1")), compile(all, layout("fra1", "nrt1", "sin1"))},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sameMatrix(t, "WithEdges", tc.got, "Compile", tc.want)
+			sameMatrix(t, "Compile", tc.want, "WithEdges", tc.got)
+		})
+	}
+}
+
+// sameMatrix checks that every figure a reads for its edges is what b reads.
+func sameMatrix(t *testing.T, an string, a *Matrix, bn string, b *Matrix) {
+	t.Helper()
+	if !slices.Equal(a.Edges(), b.Edges()) || a.Empty() != b.Empty() || a.ComparesASNs() != b.ComparesASNs() {
+		t.Fatalf("%s edges %v empty %v ASNs %v; %s edges %v empty %v ASNs %v", an, a.Edges(), a.Empty(), a.ComparesASNs(), bn, b.Edges(), b.Empty(), b.ComparesASNs())
+	}
+	slots := len(a.Edges()) + 1 // one past the end reads as unmeasured
+	for _, n := range []string{"203.0.113.0/24", "203.0.114.0/24", "198.51.100.0/24", "192.0.2.0/24", "2001:db8:1::/48", "198.18.0.0/24", "100.64.0.0/24", "203.0.115.0/24"} {
+		k := KeyOf(netip.MustParsePrefix(n).Addr())
+		ra, rb := a.Row(k), b.Row(k)
+		if (ra == nil) != (rb == nil) {
+			t.Errorf("%s: %s row %v, %s row %v", n, an, ra, bn, rb)
+		}
+		for s := -1; s < slots; s++ {
+			if va, vb := a.Measured(ra, s), b.Measured(rb, s); !sameFloat(va, vb) {
+				t.Errorf("%s slot %d: %s measured %v, %s %v", n, s, an, va, bn, vb)
+			}
+		}
+		if da, db := a.Detail(k), b.Detail(k); len(da) != len(db) || (len(da) > 0 && !reflect.DeepEqual(da, db)) {
+			t.Errorf("%s: %s detail %+v, %s %+v", n, an, da, bn, db)
+		}
+	}
+	for _, p := range []string{"203.0.112.0/22", "203.0.114.0/24", "203.0.114.0/23", "198.51.100.0/24", "100.64.0.0/10", "0.0.0.0/1", "2001:db8::/32", "198.18.0.0/15"} {
+		if wa, wb := a.MeasuredWithin(netip.MustParsePrefix(p)), b.MeasuredWithin(netip.MustParsePrefix(p)); wa != wb {
+			t.Errorf("MeasuredWithin(%s): %s %v, %s %v", p, an, wa, bn, wb)
+		}
+	}
+	clients := []ClientInfo{
+		{ID: 1, Point: fra, HasPoint: true, ASN: 64500, CityID: 1},       // measured network's own location
+		{ID: 2, Point: geo.Point{Lat: 50.85, Lon: 4.35}, HasPoint: true}, // Brussels
+		{ID: 3, Point: par, HasPoint: true, ASN: 64502, CityID: 3},
+		{ID: 4, Point: geo.Point{Lat: 38.9, Lon: -77.04}, HasPoint: true, ASN: 64501},
+		{ID: 5, Point: geo.Point{Lat: 3.1, Lon: 101.7}, HasPoint: true},
+		{ID: 6, Point: geo.Point{Lat: -37.8, Lon: 144.96}, HasPoint: true},
+		{ID: 7, ASN: 64502},
+		{ID: 8},
+		{Point: geo.Point{Lat: 52.5, Lon: 13.4}, HasPoint: true, ASN: 64500}, // not cached
+	}
+	for _, c := range clients {
+		pa, pb := a.Profile(c), b.Profile(c)
+		for s := -1; s < slots; s++ {
+			va, sa := pa.At(s)
+			vb, sb := pb.At(s)
+			if !sameFloat(va, vb) || sa != sb {
+				t.Errorf("client %+v slot %d: %s profile %v (%v), %s %v (%v)", c, s, an, va, sa, bn, vb, sb)
+			}
+			ea, esa, na := a.Explain(c, s)
+			eb, esb, nb := b.Explain(c, s)
+			if !sameFloat(float32(ea), float32(eb)) || esa != esb || !reflect.DeepEqual(na, nb) {
+				t.Errorf("client %+v slot %d: %s explains %v (%v) %+v, %s %v (%v) %+v", c, s, an, ea, esa, na, bn, eb, esb, nb)
+			}
+		}
+	}
+}
+
+func sameFloat(a, b float32) bool {
+	return a == b || (math.IsNaN(float64(a)) && math.IsNaN(float64(b)))
+}
+
+func TestFreeSlot(t *testing.T) {
+	ms := measurements(t, "203.0.113.0/24,fra1,5\n203.0.113.0/24,sin1,300\n")
+	ms = append(ms, Measurement{Client: ms[0].Client, Edge: "", Millis: 1, Origin: FromFile})
+	edges := []EdgeInfo{{ID: "fra1", Point: fra, HasPoint: true}, {Point: iad, HasPoint: true}, {ID: "sin1", Point: sin, HasPoint: true}}
+	m, skipped := Compile(ms, edges, locator, Options{})
+	if skipped != 1 {
+		t.Errorf("skipped = %d, want 1 (the measurement of edge \"\")", skipped)
+	}
+	row := m.Row(KeyOf(netip.MustParseAddr("203.0.113.1")))
+	if v := m.Measured(row, 1); !math.IsNaN(float64(v)) {
+		t.Errorf("free slot measured %v", v)
+	}
+	for _, c := range []ClientInfo{{ID: 1, Point: fra, HasPoint: true, ASN: 64500}, {ID: 2, ASN: 64500}} {
+		if v, src := m.Profile(c).At(1); !math.IsNaN(float64(v)) || src != None {
+			t.Errorf("client %+v: free slot estimate %v (%v), want NaN (none)", c, v, src)
+		}
+	}
+	// A reused slot shows nothing of the edge that had it, also after WithEdges again.
+	reused := m.WithEdges([]EdgeInfo{edges[0], {ID: "sin2", Point: sin, HasPoint: true}, {}}).WithEdges([]EdgeInfo{edges[0], {ID: "sin2", Point: sin, HasPoint: true}, {ID: "sin1", Point: sin, HasPoint: true}})
+	row = reused.Row(KeyOf(netip.MustParseAddr("203.0.113.1")))
+	if v := reused.Measured(row, 2); !math.IsNaN(float64(v)) {
+		t.Errorf("slot freed and refilled by sin1 measures %v, want nothing until Compile", v)
+	}
+	if d := reused.Detail(KeyOf(netip.MustParseAddr("203.0.113.1"))); len(d) != 1 || d[0].Edge != "fra1" {
+		t.Errorf("Detail = %+v, want only fra1's", d)
+	}
+}
+
+// benchNets measures 100,000 /24 networks in 10.0.0.0/8 against 3 of 8 edges each.
+func benchNets() ([]Measurement, []EdgeInfo, Locator) {
+	edges := []EdgeInfo{
+		{ID: "fra", Point: fra}, {ID: "lhr", Point: lhr}, {ID: "iad", Point: iad}, {ID: "pdx", Point: geo.Point{Lat: 45.5, Lon: -122.7}},
+		{ID: "gru", Point: geo.Point{Lat: -23.55, Lon: -46.63}}, {ID: "sin", Point: sin}, {ID: "nrt", Point: nrt}, {ID: "syd", Point: syd},
+	}
+	for i := range edges {
+		edges[i].HasPoint = true
+	}
+	// Where a network is follows from its address, as GeoIP would say it.
+	locate := func(a netip.Addr) Site {
+		b := a.As4()
+		h := hash64(uint64(b[1])<<8|uint64(b[2]), 0)
+		return Site{Point: geo.Point{Lat: float64(h%1200)/10 - 55, Lon: float64(h>>16%3600)/10 - 180}, HasPoint: true, ASN: 64500 + uint32(h>>32%500), CityID: 1 + h>>40%5000}
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	now := time.Now()
+	var ms []Measurement
+	for i := range 100000 {
+		c := Client{Kind: Net, Net: KeyOf(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 0}))}
+		for _, e := range rng.Perm(len(edges))[:3] {
+			ms = append(ms, Measurement{Client: c, Edge: edges[e].ID, Millis: 5 + 250*rng.Float64(), Count: 1, Updated: now, Origin: FromReport})
+		}
+	}
+	return ms, edges, locate
+}
+
+func BenchmarkCompile100k(b *testing.B) {
+	ms, edges, locate := benchNets()
+	b.ReportAllocs()
+	for b.Loop() {
+		Compile(ms, edges, locate, Options{})
+	}
+}
+
+func BenchmarkWithEdges100k(b *testing.B) {
+	ms, edges, locate := benchNets()
+	m, _ := Compile(ms, edges, locate, Options{})
+	more := append(slices.Clip(edges), EdgeInfo{ID: "jnb", Point: geo.Point{Lat: -26.2, Lon: 28.05}, HasPoint: true})
+	b.ReportAllocs()
+	for b.Loop() {
+		m.WithEdges(more)
 	}
 }

@@ -53,11 +53,14 @@ type sampleKey struct {
 type Store struct {
 	mu      sync.Mutex
 	samples map[sampleKey]*Measurement
+	perEdge map[string]int // measurements held by edge id
 	gen     uint64
 }
 
 // NewStore returns an empty store.
-func NewStore() *Store { return &Store{samples: make(map[sampleKey]*Measurement)} }
+func NewStore() *Store {
+	return &Store{samples: make(map[sampleKey]*Measurement), perEdge: make(map[string]int)}
+}
 
 // Add folds one sample into the smoothed value for (client, edge).
 func (s *Store) Add(c Client, edge string, millis float64, at time.Time, o Origin) {
@@ -101,8 +104,29 @@ func (s *Store) Get(c Client, edge string) (Measurement, bool) {
 func (s *Store) Put(m Measurement) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.samples[sampleKey{m.Client, m.Edge}] = &m
+	s.set(sampleKey{m.Client, m.Edge}, &m)
 	s.gen++
+}
+
+// Measures reports whether any measurement of the edge with that id is held.
+func (s *Store) Measures(edge string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.perEdge[edge] > 0
+}
+
+func (s *Store) set(k sampleKey, m *Measurement) {
+	if s.samples[k] == nil {
+		s.perEdge[k.edge]++
+	}
+	s.samples[k] = m
+}
+
+func (s *Store) drop(k sampleKey) {
+	delete(s.samples, k)
+	if s.perEdge[k.edge]--; s.perEdge[k.edge] <= 0 {
+		delete(s.perEdge, k.edge)
+	}
 }
 
 // ReplaceFiles drops every measurement that came from files and adds ms in their place.
@@ -111,7 +135,7 @@ func (s *Store) ReplaceFiles(ms []Measurement) {
 	defer s.mu.Unlock()
 	for k, m := range s.samples {
 		if m.Origin == FromFile {
-			delete(s.samples, k)
+			s.drop(k)
 		}
 	}
 	for _, m := range ms {
@@ -127,7 +151,7 @@ func (s *Store) ReplaceFiles(ms []Measurement) {
 			old.Count++
 			continue
 		}
-		s.samples[k] = &m
+		s.set(k, &m)
 	}
 	s.gen++
 }
@@ -139,7 +163,7 @@ func (s *Store) Expire(before time.Time) int {
 	n := 0
 	for k, m := range s.samples {
 		if m.Origin != FromFile && m.Updated.Before(before) {
-			delete(s.samples, k)
+			s.drop(k)
 			n++
 		}
 	}

@@ -4,18 +4,55 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
 
+// DefaultMaxChanges is how many transactions the change log of a Bolt store holds.
+const DefaultMaxChanges = 100_000
+
+// trimBatch bounds the log entries a commit deletes beyond those it adds, so that one commit
+// never deletes a long run (as after MaxChanges was lowered).
+const trimBatch = 1024
+
+// Changes reads the log in batches of at most this many entries or bytes.
+const (
+	changesBatch      = 256
+	changesBatchBytes = 1 << 20
+)
+
+// Beside one bucket per Kind, the file has these (names no Kind has).
+var (
+	metaBucket = []byte("meta")    // revKeyName: the revision of the last committed transaction
+	logBucket  = []byte("changes") // the change log, see changelog.go
+	revKeyName = []byte("rev")
+)
+
+// errNoCommit rolls back a write that committed nothing, which saves its fsync.
+var errNoCommit = errors.New("store: nothing to commit")
+
+var _ Store = (*Bolt)(nil)
+
 // Bolt is the embedded store: one bbolt file, no server.
 type Bolt struct {
 	db *bolt.DB
+	// MaxChanges bounds the change log: each commit trims the oldest entries beyond it. Set it
+	// before the first commit; less than 1 counts as 1.
+	MaxChanges int
+
+	mu       sync.Mutex
+	changed  chan struct{} // closed and replaced after every commit, to wake the watchers
+	closed   chan struct{}
+	isClosed bool
+	watchers sync.WaitGroup
 }
 
 // OpenBolt opens (or creates) the store file at path. It fails if another process holds it.
+// A file without revisions (made before they were kept) opens at revision 0 with its objects.
 func OpenBolt(path string) (*Bolt, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:        2 * time.Second,
@@ -29,18 +66,29 @@ func OpenBolt(path string) (*Bolt, error) {
 		return nil, fmt.Errorf("store %s: %v", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{metaBucket, logBucket} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
 		for _, k := range Kinds {
 			if _, err := tx.CreateBucketIfNotExists([]byte(k)); err != nil {
 				return err
 			}
 		}
-		return nil
+		_, err := readRev(tx.Bucket(metaBucket))
+		return err
 	})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store %s: %v", path, err)
 	}
-	return &Bolt{db: db}, nil
+	return &Bolt{
+		db:         db,
+		MaxChanges: DefaultMaxChanges,
+		changed:    make(chan struct{}),
+		closed:     make(chan struct{}),
+	}, nil
 }
 
 // Load implements Store.
@@ -77,27 +125,240 @@ func (b *Bolt) Count(kind Kind) (int, error) {
 	return n, err
 }
 
-// Commit implements Store: one bbolt transaction, fsynced before it returns.
-func (b *Bolt) Commit(ops []Op) error {
-	return b.db.Update(func(tx *bolt.Tx) error {
-		for _, op := range ops {
-			bk := tx.Bucket([]byte(op.Kind))
-			if bk == nil {
-				return fmt.Errorf("store: no kind %q", op.Kind)
-			}
-			var err error
-			if op.Delete {
-				err = bk.Delete([]byte(op.Key))
-			} else {
-				err = bk.Put([]byte(op.Key), op.Value)
-			}
+// Rev implements Store.
+func (b *Bolt) Rev() (rev int64, err error) {
+	err = b.db.View(func(tx *bolt.Tx) error {
+		rev, err = readRev(tx.Bucket(metaBucket))
+		return err
+	})
+	return rev, err
+}
+
+// LoadAll implements Store.
+func (b *Bolt) LoadAll(fn func(kind Kind, key string, value []byte) error) (rev int64, err error) {
+	err = b.db.View(func(tx *bolt.Tx) error {
+		if rev, err = readRev(tx.Bucket(metaBucket)); err != nil {
+			return err
+		}
+		for _, kind := range Kinds {
+			err := tx.Bucket([]byte(kind)).ForEach(func(k, v []byte) error { return fn(kind, string(k), v) })
 			if err != nil {
-				return fmt.Errorf("store: %s %q: %v", op.Kind, op.Key, err)
+				return err
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return 0, err
+	}
+	return rev, nil
 }
 
-// Close implements Store.
-func (b *Bolt) Close() error { return b.db.Close() }
+// Commit implements Store: one unconditional transaction of Txns.
+func (b *Bolt) Commit(ops []Op) error {
+	res, err := b.Txns([]Txn{{Ops: ops}})
+	if err != nil {
+		return err
+	}
+	return res[0].Err
+}
+
+// Txns implements Store: one bbolt transaction, fsynced before it returns. A txn with an op the
+// store cannot hold (an unknown kind, an empty key) gets an error saying so and changes nothing.
+func (b *Bolt) Txns(txns []Txn) ([]Result, error) {
+	results := make([]Result, len(txns))
+	err := b.db.Update(func(tx *bolt.Tx) error {
+		meta, log := tx.Bucket(metaBucket), tx.Bucket(logBucket)
+		log.FillPercent = 1 // appended in revision order, trimmed from the front
+		start, err := readRev(meta)
+		if err != nil {
+			return err
+		}
+		rev := start
+		first := rev + 1 // the oldest revision the log holds, or the next if it holds none
+		if k, _ := log.Cursor().First(); k != nil {
+			first = keyRev(k)
+		}
+		var seen *changed // only when some txn has a condition to check
+		if slices.ContainsFunc(txns, func(t Txn) bool { return len(t.Cond.Reads) > 0 }) {
+			seen = newChanged(rev)
+		}
+		for i, t := range txns {
+			if err := checkOps(t.Ops); err != nil {
+				results[i].Err = err
+				continue
+			}
+			ok, err := holds(t.Cond, rev, first, log, seen)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				results[i].Err = ErrConflict
+				continue
+			}
+			if len(t.Ops) == 0 {
+				results[i].Rev = rev
+				continue
+			}
+			entry := encodeOps(t.Ops)
+			if len(entry) > bolt.MaxValueSize {
+				results[i].Err = fmt.Errorf("store: a transaction of %d bytes is too large", len(entry))
+				continue
+			}
+			if err := apply(tx, t.Ops); err != nil {
+				return err
+			}
+			rev++
+			if err := log.Put(revKey(rev), entry); err != nil {
+				return fmt.Errorf("store: change log: %v", err)
+			}
+			if seen != nil {
+				seen.note(rev, t.Ops, true)
+			}
+			results[i].Rev = rev
+		}
+		if rev == start {
+			return errNoCommit
+		}
+		if err := meta.Put(revKeyName, revKey(rev)); err != nil {
+			return fmt.Errorf("store: revision: %v", err)
+		}
+		return b.trim(log, first, rev, rev-start)
+	})
+	switch {
+	case errors.Is(err, errNoCommit):
+		return results, nil
+	case err != nil:
+		return nil, err
+	}
+	b.notify()
+	return results, nil
+}
+
+// checkOps reports an op the store cannot hold.
+func checkOps(ops []Op) error {
+	for _, op := range ops {
+		switch {
+		case !slices.Contains(Kinds, op.Kind):
+			return fmt.Errorf("store: no kind %q", op.Kind)
+		case op.Key == "" || len(op.Key) > bolt.MaxKeySize:
+			return fmt.Errorf("store: %s: a key of %d bytes", op.Kind, len(op.Key))
+		}
+	}
+	return nil
+}
+
+// holds reports whether cond holds at revision rev, the log holding the revisions from first
+// and seen what changed after seen.lo.
+func holds(cond Cond, rev, first int64, log *bolt.Bucket, seen *changed) (bool, error) {
+	switch {
+	case len(cond.Reads) == 0 || cond.Rev == rev:
+		return true, nil
+	case cond.Rev > rev || cond.Rev+1 < first:
+		// A revision the store has not reached, or changes the log no longer holds: conservatively a conflict.
+		return false, nil
+	}
+	if cond.Rev < seen.lo {
+		if err := seen.extend(log, cond.Rev); err != nil {
+			return false, err
+		}
+	}
+	return !seen.since(cond.Rev, cond.Reads), nil
+}
+
+func apply(tx *bolt.Tx, ops []Op) error {
+	for _, op := range ops {
+		bk := tx.Bucket([]byte(op.Kind))
+		var err error
+		if op.Delete {
+			err = bk.Delete([]byte(op.Key))
+		} else {
+			err = bk.Put([]byte(op.Key), op.Value)
+		}
+		if err != nil {
+			return fmt.Errorf("store: %s %q: %v", op.Kind, op.Key, err)
+		}
+	}
+	return nil
+}
+
+// trim deletes the log's oldest entries (it holds first..rev) beyond MaxChanges, at most
+// trimBatch more than the added entries.
+func (b *Bolt) trim(log *bolt.Bucket, first, rev, added int64) error {
+	n := min(rev-first+1-int64(max(b.MaxChanges, 1)), added+trimBatch)
+	for r := first; r < first+n; r++ {
+		if err := log.Delete(revKey(r)); err != nil {
+			return fmt.Errorf("store: change log: %v", err)
+		}
+	}
+	return nil
+}
+
+// Changes implements Store.
+func (b *Bolt) Changes(from int64, fn func(Event) error) error {
+	from = max(from, 0)
+	for {
+		events, err := b.readChanges(from)
+		if err != nil || len(events) == 0 {
+			return err
+		}
+		for _, e := range events {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		from = events[len(events)-1].Rev
+	}
+}
+
+// readChanges reads a batch of the transactions after from. Changes calls its fn outside the
+// read transaction, so that a slow one does not hold it open (which keeps the file from growing).
+func (b *Bolt) readChanges(from int64) ([]Event, error) {
+	var events []Event
+	err := b.db.View(func(tx *bolt.Tx) error {
+		rev, err := readRev(tx.Bucket(metaBucket))
+		if err != nil || from >= rev {
+			return err
+		}
+		c := tx.Bucket(logBucket).Cursor()
+		k, v := c.Seek(revKey(from + 1))
+		if k == nil || keyRev(k) != from+1 {
+			return ErrCompacted
+		}
+		size := 0
+		for ; k != nil && len(events) < changesBatch && size < changesBatchBytes; k, v = c.Next() {
+			ops, err := decodeOps(bytes.Clone(v))
+			if err != nil {
+				return fmt.Errorf("%w: revision %d", err, keyRev(k))
+			}
+			events = append(events, Event{Rev: keyRev(k), Ops: ops})
+			size += len(v)
+		}
+		return nil
+	})
+	return events, err
+}
+
+// readRev is the revision kept in meta: 0 in a file made before revisions were kept.
+func readRev(meta *bolt.Bucket) (int64, error) {
+	v := meta.Get(revKeyName)
+	switch len(v) {
+	case 0:
+		return 0, nil
+	case 8:
+		return keyRev(v), nil
+	}
+	return 0, fmt.Errorf("store: a revision of %d bytes", len(v))
+}
+
+// Close implements Store. The watch channels close.
+func (b *Bolt) Close() error {
+	b.mu.Lock()
+	if !b.isClosed {
+		b.isClosed = true
+		close(b.closed)
+	}
+	b.mu.Unlock()
+	b.watchers.Wait()
+	return b.db.Close()
+}

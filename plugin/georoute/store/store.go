@@ -1,10 +1,14 @@
 // Package store keeps the objects written through the API durably: edges, pools, names and RTT
-// measurements, as JSON values under string keys. A Commit is one transaction, on disk (fsync)
-// before it returns. The embedded implementation is bbolt; an etcd one can stand behind the
-// same interface.
+// measurements, as JSON values under string keys. Transactions are committed in groups, on disk
+// (fsync) before Txns returns, each numbered by a revision; a transaction can be conditional on
+// what it was validated against not having changed since a revision, and every committed one is
+// replayed by the change stream. The embedded implementation is bbolt; an etcd one can stand
+// behind the same interface.
 package store
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"strings"
 )
@@ -20,10 +24,12 @@ const (
 	RTT   Kind = "rtt"
 	// Overrides are operators' health overrides of edges, config-defined ones included.
 	Overrides Kind = "overrides"
+	// Zones are zones created at run time.
+	Zones Kind = "zones"
 )
 
-// Kinds lists every kind in load order.
-var Kinds = []Kind{Edges, Pools, Overrides, Names, RTT}
+// Kinds lists every kind in load order: names refer to zones, edges and pools.
+var Kinds = []Kind{Zones, Edges, Pools, Overrides, Names, RTT}
 
 // Op is one change: Value under Key, or Key deleted.
 type Op struct {
@@ -32,6 +38,54 @@ type Op struct {
 	Value  []byte
 	Delete bool
 }
+
+// A revision numbers committed transactions: the store's revision grows by one with every
+// transaction it commits, starting at 1; 0 is the revision of an empty store.
+
+// Read is one thing a transaction's validation looked at: the object Kind/Key, or with Prefix,
+// every object of Kind whose key starts with Key ("" with Prefix: the whole kind).
+type Read struct {
+	Kind   Kind
+	Key    string
+	Prefix bool
+}
+
+// Cond is what a transaction depends on: it commits only if no transaction committed after
+// revision Rev changed any of Reads. A zero Cond always holds.
+type Cond struct {
+	Rev   int64
+	Reads []Read
+}
+
+// Txn is one transaction: its ops, applied all or nothing, if its Cond holds.
+type Txn struct {
+	Cond Cond
+	Ops  []Op
+}
+
+// Result is what became of one Txn: its revision when committed, or ErrConflict. (Err is another
+// error for an op the store cannot hold, such as an unknown kind.)
+type Result struct {
+	Rev int64
+	Err error
+}
+
+// Event is one committed transaction as the change stream delivers it.
+type Event struct {
+	Rev int64
+	Ops []Op
+}
+
+// WatchEvent is what Watch delivers: an Event, or the error that ends the stream.
+type WatchEvent struct {
+	Event
+	Err error
+}
+
+var (
+	ErrConflict  = errors.New("store: conflict: what the change was validated against has changed")
+	ErrCompacted = errors.New("store: the change stream no longer holds that revision")
+)
 
 // Store is a durable key-value store of objects by kind.
 type Store interface {
@@ -42,8 +96,27 @@ type Store interface {
 	Scan(kind Kind, prefix, from string, fn func(key string, value []byte) bool) error
 	// Count is how many objects of kind there are.
 	Count(kind Kind) (int, error)
-	// Commit applies ops in one transaction, durable when it returns nil.
+	// Commit applies ops in one unconditional transaction, durable when it returns nil.
 	Commit(ops []Op) error
+	// Rev is the revision of the last committed transaction.
+	Rev() (int64, error)
+	// LoadAll calls fn for every object of every kind, kinds in Kinds order and keys in order,
+	// from one consistent read, until fn returns an error. rev is the revision that read saw.
+	LoadAll(fn func(kind Kind, key string, value []byte) error) (rev int64, err error)
+	// Txns commits txns in order in one durable write. Each txn whose Cond holds, checked
+	// against what committed before it (earlier txns of the call included), gets the next
+	// revision; one whose Cond does not hold changes nothing and gets ErrConflict. A txn without
+	// ops commits nothing and gets the current revision. The error is for the whole write: then
+	// nothing was committed.
+	Txns(txns []Txn) ([]Result, error)
+	// Changes calls fn for every committed transaction with a revision after from, in order,
+	// until fn returns an error. It is ErrCompacted if from is behind the store and the change
+	// stream no longer holds revision from+1.
+	Changes(from int64, fn func(Event) error) error
+	// Watch sends what Changes(from) delivers, then every later commit as it happens, until ctx
+	// is done or the store closes; then it closes the channel. An error (ErrCompacted, or one
+	// reading the store) is sent as the last WatchEvent.
+	Watch(ctx context.Context, from int64) <-chan WatchEvent
 	// Close releases the store.
 	Close() error
 }

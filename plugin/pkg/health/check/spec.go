@@ -5,6 +5,9 @@ package check
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"reflect"
+	"strconv"
 	"time"
 )
 
@@ -23,7 +26,7 @@ type Spec struct {
 	// http, https.
 	URL             string            `json:"url,omitempty" mapstructure:"url"`
 	Method          string            `json:"method,omitempty" mapstructure:"method"`
-	ExpectStatus    []string          `json:"expect_status,omitempty" mapstructure:"expect_status"`
+	ExpectStatus    Statuses          `json:"expect_status,omitempty" mapstructure:"expect_status"`
 	ExpectBody      string            `json:"expect_body,omitempty" mapstructure:"expect_body"`
 	ExpectBodyRegex string            `json:"expect_body_regex,omitempty" mapstructure:"expect_body_regex"`
 	Headers         map[string]string `json:"headers,omitempty" mapstructure:"headers"`
@@ -80,4 +83,85 @@ func ParseDuration(v any) (Duration, error) {
 		return 0, nil
 	}
 	return 0, fmt.Errorf("%v is not a duration", v)
+}
+
+// Statuses are the HTTP statuses an http(s) check accepts, each a code or an inclusive range:
+// written as numbers or strings, [200, 204] or ["200", "301-302"], and kept as strings.
+// Validate checks each.
+type Statuses []string
+
+// UnmarshalJSON reads a list of numbers and strings.
+func (st *Statuses) UnmarshalJSON(b []byte) error {
+	var vs []any
+	if err := json.Unmarshal(b, &vs); err != nil {
+		return err
+	}
+	out := make(Statuses, len(vs))
+	for i, v := range vs {
+		s, ok := statusText(v)
+		if !ok {
+			return &json.UnmarshalTypeError{Value: jsonKind(v), Type: reflect.TypeFor[string](), Field: strconv.Itoa(i)}
+		}
+		out[i] = s
+	}
+	*st = out
+	return nil
+}
+
+// UnmarshalMapstructure reads a list of numbers and strings from the config file (mapstructure
+// calls it).
+func (st *Statuses) UnmarshalMapstructure(v any) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
+		return fmt.Errorf("wrong type: want a list such as [200] or [\"200-299\"], got %v", v)
+	}
+	out := make(Statuses, rv.Len())
+	for i := range out {
+		e := rv.Index(i).Interface()
+		s, ok := statusText(e)
+		if !ok {
+			return fmt.Errorf("[%d]: wrong type: want a status code (200) or range (\"200-299\"), got %v", i, e)
+		}
+		out[i] = s
+	}
+	*st = out
+	return nil
+}
+
+// statusText is a status code or range as Validate reads it: a string as it is, a number in
+// decimal (a fraction stays, for Validate to refuse).
+func statusText(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return "", false
+		}
+		return strconv.FormatFloat(x, 'f', -1, 64), true
+	case float32:
+		return statusText(float64(x))
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(rv.Int(), 10), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return strconv.FormatUint(rv.Uint(), 10), true
+	}
+	return "", false
+}
+
+// jsonKind names a decoded JSON value's kind as encoding/json's errors do.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "bool"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return fmt.Sprintf("%T", v)
 }

@@ -1,4 +1,4 @@
-package georoute
+package catalog
 
 import (
 	"encoding/json"
@@ -16,17 +16,17 @@ func TestDecodeName(t *testing.T) {
 	}
 	for _, spec := range specs {
 		raw, _ := json.Marshal(spec)
-		got, err := decodeName(raw)
+		got, err := DecodeName(raw)
 		if err != nil || got.Edge != spec.Edge || got.TTL != spec.TTL || got.Pool != spec.Pool || len(got.Records) != len(spec.Records) {
-			t.Errorf("decodeName(%s) = %+v, %v", raw, got, err)
+			t.Errorf("DecodeName(%s) = %+v, %v", raw, got, err)
 		}
 	}
 	for _, raw := range []string{`{"edge":"fra1","ttl":99999999999}`, `{"edge":"Bad Id"}`, `{"edge":"fra1","ttl":10,"x":1}`, `{"edge":"fra1"`} {
 		var want model.Name
 		wantErr := json.Unmarshal([]byte(raw), &want)
-		got, err := decodeName([]byte(raw))
+		got, err := DecodeName([]byte(raw))
 		if (err == nil) != (wantErr == nil) || got.Edge != want.Edge || got.TTL != want.TTL {
-			t.Errorf("decodeName(%s) = %+v, %v; encoding/json: %+v, %v", raw, got, err, want, wantErr)
+			t.Errorf("DecodeName(%s) = %+v, %v; encoding/json: %+v, %v", raw, got, err, want, wantErr)
 		}
 	}
 }

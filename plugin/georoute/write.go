@@ -1,0 +1,170 @@
+package georoute
+
+import (
+	"errors"
+	"time"
+
+	"github.com/georoute/appliance/plugin/georoute/catalog"
+	"github.com/georoute/appliance/plugin/georoute/rtt"
+	"github.com/georoute/appliance/plugin/georoute/store"
+)
+
+// Every write, from any front door, goes through one committer goroutine: it prepares each
+// change with the catalog (validated against the state and what earlier changes of its group
+// staged), commits every accepted change of the group in one store write (one transaction and
+// revision each, one fsync for all), durable before anything is applied, then applies them to
+// memory in order (apply) and answers. A change of zones, edges, pools or overrides is a group
+// of its own.
+
+// writeReq is one write: a catalog change, RTT reports, or both.
+type writeReq struct {
+	change *catalog.Change
+	rtts   []rttReport
+	done   chan writeResult
+}
+
+// writeResult is what became of a write: per op of its change, whether it created the object.
+type writeResult struct {
+	created []bool
+	err     error
+}
+
+type rttReport struct {
+	client rtt.Client
+	edge   string
+	millis float64
+}
+
+// maxGroup bounds the writes committed together.
+const maxGroup = 512
+
+var errShuttingDown = &catalog.Error{Kind: catalog.Unavailable, Code: catalog.CodeUnavailable, Message: "the server is shutting down"}
+
+// write hands a change to the committer and waits until it is applied or refused.
+func (g *GeoRoute) write(ch *catalog.Change) ([]bool, error) {
+	res := g.submit(&writeReq{change: ch})
+	return res.created, res.err
+}
+
+// submit hands r to the committer and waits for its answer.
+func (g *GeoRoute) submit(r *writeReq) writeResult {
+	if g.db == nil {
+		return writeResult{err: &catalog.Error{Kind: catalog.Unavailable, Code: catalog.CodeUnavailable, Message: "no store: georoute needs 'store FILE' to take writes"}}
+	}
+	r.done = make(chan writeResult, 1)
+	select {
+	case g.commits <- r:
+	case <-g.stopping:
+		return writeResult{err: errShuttingDown}
+	}
+	return <-r.done
+}
+
+func (r *writeReq) objects() bool { return r.change != nil && r.change.Objects() }
+
+// committer runs until stop is closed.
+func (g *GeoRoute) committer(stop <-chan struct{}) {
+	var group []*writeReq
+	for {
+		select {
+		case <-stop:
+			return
+		case r := <-g.commits:
+			group = append(group[:0], r)
+		}
+		for len(group) < maxGroup && !group[len(group)-1].objects() {
+			select {
+			case r := <-g.commits:
+				group = append(group, r)
+				continue
+			default:
+			}
+			break
+		}
+		// A change of objects is committed on its own, after the writes before it.
+		if last := group[len(group)-1]; last.objects() && len(group) > 1 {
+			g.commitGroup(group[:len(group)-1])
+			group = group[len(group)-1:]
+		}
+		g.commitGroup(group)
+	}
+}
+
+// commitGroup prepares, commits and applies a group of writes.
+func (g *GeoRoute) commitGroup(group []*writeReq) {
+	g.writeMu.Lock()
+	defer g.writeMu.Unlock()
+	var stage *catalog.Stage
+	if !group[0].objects() {
+		stage = catalog.NewStage()
+	}
+	rtts := map[string]rtt.Measurement{}
+	now := time.Now()
+	var accepted []*writeReq
+	var plans []*catalog.Plan
+	var txns []store.Txn
+	for _, r := range group {
+		var p *catalog.Plan
+		var txn store.Txn
+		if r.change != nil {
+			var err error
+			if p, err = g.cat.Prepare(r.change, stage); err != nil {
+				r.done <- writeResult{err: err}
+				continue
+			}
+			txn = p.Txn
+		}
+		for _, rep := range r.rtts {
+			key := rep.client.String() + "|" + rep.edge
+			var prev *rtt.Measurement
+			if m, ok := rtts[key]; ok {
+				prev = &m
+			} else if m, ok := g.rtts.Get(rep.client, rep.edge); ok {
+				prev = &m
+			}
+			m := rtt.Fold(prev, rep.client, rep.edge, rep.millis, now, rtt.FromReport)
+			rtts[key] = m
+			txn.Ops = append(txn.Ops, store.Op{Kind: store.RTT, Key: key, Value: encodeMeasurement(m)})
+		}
+		accepted, plans, txns = append(accepted, r), append(plans, p), append(txns, txn)
+	}
+	if len(accepted) == 0 {
+		return
+	}
+	start := time.Now()
+	results, err := g.db.Txns(txns)
+	commitDuration.Observe(time.Since(start).Seconds())
+	n := 0
+	for _, t := range txns {
+		n += len(t.Ops)
+	}
+	commitOps.Observe(float64(n))
+	if err != nil {
+		log.Errorf("store commit of %d changes failed, none applied: %v", len(txns), err)
+		e := &catalog.Error{Kind: catalog.Unavailable, Code: catalog.CodeUnavailable, Message: "the store could not commit the change; nothing was applied: " + err.Error()}
+		for _, r := range accepted {
+			r.done <- writeResult{err: e}
+		}
+		return
+	}
+	// Durable: now visible, in order.
+	for i, r := range accepted {
+		res := results[i]
+		switch {
+		case errors.Is(res.Err, store.ErrConflict):
+			r.done <- writeResult{err: &catalog.Error{Kind: catalog.Conflict, Code: catalog.CodeChanged, Message: "what the change was checked against changed meanwhile; nothing was applied: try again"}}
+			continue
+		case res.Err != nil:
+			r.done <- writeResult{err: &catalog.Error{Kind: catalog.Unavailable, Code: catalog.CodeUnavailable, Message: res.Err.Error()}}
+			continue
+		}
+		if err := g.apply(res.Rev, txns[i].Ops, plans[i]); err != nil {
+			log.Errorf("revision %d is committed but not fully applied: %v", res.Rev, err)
+		}
+		var created []bool
+		if plans[i] != nil {
+			created = plans[i].Created
+		}
+		r.done <- writeResult{created: created}
+	}
+}

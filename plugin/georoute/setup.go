@@ -13,8 +13,8 @@ import (
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 	"github.com/georoute/appliance/plugin/georoute/api"
-	"github.com/miekg/dns"
 	"github.com/georoute/appliance/plugin/pkg/health"
+	"github.com/miekg/dns"
 )
 
 func init() { plugin.Register(pluginName, setup) }

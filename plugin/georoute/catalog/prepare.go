@@ -64,7 +64,7 @@ func (c *Catalog) Prepare(ch *Change, s *Stage) (*Plan, error) {
 		after = nv
 		p.view = nv
 	}
-	if err := c.prepareNames(after, ch, s, p); err != nil {
+	if err := c.prepareNames(v, after, ch, s, p); err != nil {
 		return nil, err
 	}
 	if p.view != nil {
@@ -237,7 +237,7 @@ func (c *Catalog) inUseByPools(v *View, o Objects, ch *Change) error {
 // stageZone checks and stages one zone op.
 func (c *Catalog) stageZone(v *View, o *Objects, op *Op, i int, p *Plan) error {
 	origin := dns.CanonicalName(strings.TrimSpace(op.ID))
-	if _, ok := dns.IsDomainName(origin); !ok || origin == "." || strings.Contains(origin, "*") || strings.TrimSpace(op.ID) == "" {
+	if _, ok := dns.IsDomainName(origin); !ok || origin == "." || strings.ContainsAny(origin, "*\\ \t\r\n\"'@;()") || strings.TrimSpace(op.ID) == "" {
 		return errorf(Invalid, model.CodeInvalid, join(op.Field, "zone"), "%q is not a zone name", op.ID)
 	}
 	op.ID = origin
@@ -265,8 +265,9 @@ func (c *Catalog) stageZone(v *View, o *Objects, op *Op, i int, p *Plan) error {
 	return nil
 }
 
-// prepareNames checks the name ops of ch against v (the view after ch's other ops) and binds them.
-func (c *Catalog) prepareNames(v *View, ch *Change, s *Stage, p *Plan) error {
+// prepareNames checks the name ops of ch against v (the view after ch's other ops; before, the
+// view a deleted name is in) and binds them.
+func (c *Catalog) prepareNames(before, v *View, ch *Change, s *Stage, p *Plan) error {
 	var local map[string]*route.Binding // what earlier ops of ch did
 	cur := func(name string) *route.Binding {
 		if b, ok := local[name]; ok {
@@ -281,7 +282,11 @@ func (c *Catalog) prepareNames(v *View, ch *Change, s *Stage, p *Plan) error {
 			continue
 		}
 		name := op.ID
-		if z := v.ZoneOf(name); z != op.Zone {
+		zv := v
+		if op.Delete {
+			zv = before // a change may delete a zone with its names
+		}
+		if z := zv.ZoneOf(name); z != op.Zone {
 			if z == "" {
 				return errorf(Invalid, model.CodeForbidden, op.Field, "%s is not inside a zone served here", name)
 			}

@@ -248,6 +248,9 @@ func negativeSOA(z *file.Zone) []dns.RR {
 
 // staticHas reports whether name exists in the zone file: it owns records, or names below it do.
 func staticHas(z *file.Zone, name string) bool {
+	if z.Apex.SOA != nil && name == z.Apex.SOA.Hdr.Name {
+		return true // the apex: its SOA and NS are kept beside the tree
+	}
 	t := z.Tree
 	if _, ok := t.Search(name); ok {
 		return true

@@ -204,7 +204,7 @@ func TestAPIEdgesAndPools(t *testing.T) {
 
 	// Pools: references must exist, cycles are refused, a pool in use cannot go.
 	s.expect("PUT", "/v1/pools/eu", writeToken, map[string]any{"policy": "latency", "edges": []string{"fra1", "ams1"}}, 201, "", "")
-	s.expect("PUT", "/v1/pools/bad", writeToken, map[string]any{"policy": "latency", "edges": []string{"nope"}}, 400, "unknown_reference", "members[0].edge")
+	s.expect("PUT", "/v1/pools/bad", writeToken, map[string]any{"policy": "latency", "edges": []string{"nope"}}, 400, "unknown_reference", "edges[0]")
 	s.expect("PUT", "/v1/pools/bad", writeToken, map[string]any{"policy": "fastest", "edges": []string{"fra1"}}, 400, "invalid_field", "policy")
 	s.expect("PUT", "/v1/pools/a", writeToken, map[string]any{"policy": "failover", "members": []any{map[string]any{"pool": "eu"}}}, 201, "", "")
 	s.expect("PUT", "/v1/pools/eu", writeToken, map[string]any{"policy": "failover", "members": []any{map[string]any{"pool": "a"}}}, 400, "cycle", "")
@@ -297,7 +297,7 @@ func TestAPINames(t *testing.T) {
 	s.expect("PUT", "/v1/zones/example.com/names/www", writeToken, map[string]any{"edge": "fra1"}, 404, "not_found", "")
 	s.expect("PUT", "/v1/zones/example.net/names/x", writeToken, map[string]any{"edge": "nope"}, 400, "unknown_reference", "edge")
 	s.expect("PUT", "/v1/zones/example.net/names/x", writeToken, map[string]any{"edge": "fra1", "pool": "web"}, 400, "invalid_field", "")
-	s.expect("PUT", "/v1/zones/example.net/names/x", writeToken, map[string]any{"records": []any{map[string]any{"type": "A", "value": "1.2.3"}}}, 400, "invalid_field", "records[0]")
+	s.expect("PUT", "/v1/zones/example.net/names/x", writeToken, map[string]any{"records": []any{map[string]any{"type": "A", "value": "1.2.3"}}}, 400, "invalid_field", "records[0].value")
 	s.expect("PUT", "/v1/zones/example.net/names/x", writeToken, map[string]any{"edge": "fra1", "ttl": 99999999}, 400, "invalid_field", "ttl")
 	s.expect("PUT", "/v1/zones/example.net/names/a.*.b", writeToken, map[string]any{"edge": "fra1"}, 400, "invalid_field", "name")
 	s.expect("PUT", "/v1/zones/example.net/names/x", writeToken, map[string]any{"edge": "fra1", "colour": "red"}, 400, "unknown_field", "colour")

@@ -123,13 +123,13 @@ func (w *explainWriter) Write(b []byte) (int, error) { return len(b), nil }
 
 // edgeRTT is one edge in the RTT view.
 type edgeRTT struct {
-	Edge       string              `json:"edge"`
-	RTTMillis  *float64            `json:"rtt_ms"` // the figure routing uses; null when nothing is known
-	Source     string              `json:"source"`
-	Measured   *measuredRTT        `json:"measured,omitempty"`
-	Estimate   *float64            `json:"estimate_ms,omitempty"`
-	Neighbours []rtt.NeighbourInfo `json:"neighbours,omitempty"`
-	Probe      *probeRTT           `json:"probe_from_this_appliance,omitempty"`
+	Edge       string         `json:"edge"`
+	RTTMillis  *float64       `json:"rtt_ms"` // the figure routing uses; null when nothing is known
+	Source     string         `json:"source"`
+	Measured   *measuredRTT   `json:"measured,omitempty"`
+	Estimate   *float64       `json:"estimate_ms,omitempty"`
+	Neighbours []neighbourRTT `json:"neighbours,omitempty"`
+	Probe      *probeRTT      `json:"probe_from_this_appliance,omitempty"`
 }
 
 type measuredRTT struct {
@@ -137,6 +137,15 @@ type measuredRTT struct {
 	Samples uint32    `json:"samples"`
 	Updated time.Time `json:"updated"`
 	Origin  string    `json:"origin"`
+}
+
+// neighbourRTT is one measured network behind an estimate (rtt.NeighbourInfo, in snake_case).
+type neighbourRTT struct {
+	Label      string  `json:"label"`
+	DistanceKm float64 `json:"distance_km"` // 0 for the same AS or city
+	Millis     float64 `json:"rtt_ms"`      // measured
+	Residual   float64 `json:"residual_ms"` // measured minus the distance model
+	Weight     float64 `json:"weight"`      // share of the correction, 0..1
 }
 
 type probeRTT struct {
@@ -167,7 +176,10 @@ func (b backend) RTT(client string) (any, error) {
 			}
 		}
 		if est, _, near := st.matrix.Explain(c.Info(), e.Index); !math.IsNaN(est) {
-			v.Estimate, v.Neighbours = &est, near
+			v.Estimate = &est
+			for _, n := range near {
+				v.Neighbours = append(v.Neighbours, neighbourRTT{Label: n.Label, DistanceKm: n.DistanceKm, Millis: n.Millis, Residual: n.Residual, Weight: n.Weight})
+			}
 		}
 		ms, used := c.RTTTo(&route.Env{RTT: st.matrix}, e)
 		if !math.IsInf(ms, 1) {

@@ -145,6 +145,12 @@ func TestHealthAPIProbedEdge(t *testing.T) {
 	if got := s.addr("www.example.net.", dns.TypeA); got != "198.51.100.10" {
 		t.Errorf("fra1 down: www answers %q, want iad1's 198.51.100.10", got)
 	}
+
+	// An operator's override reaches the prober too: the API shows why an edge is out.
+	s.expect("PUT", "/v1/edges/iad1/override", writeToken, map[string]any{"state": "down"}, 200, "", "")
+	if h := s.edgeHealth("iad1"); h["state"] != "down" || h["reason"] != "drained" || h["override"] != "down" {
+		t.Errorf("iad1 drained: %v", h)
+	}
 }
 
 // TestHealthAPINoChecker: without healthprobe in the server block every edge is up, and the
@@ -161,4 +167,22 @@ func TestHealthAPINoChecker(t *testing.T) {
 			t.Errorf("listed %v: health %v, want %v", e.(map[string]any)["id"], h, want)
 		}
 	}
+}
+
+// TestEdgeAPIExpectStatus: a check's expect_status takes numbers, as in shared/API.md, and
+// strings.
+func TestEdgeAPIExpectStatus(t *testing.T) {
+	s := startAPI(t, t.TempDir())
+	edge := func(status any) map[string]any {
+		return map[string]any{"addresses": []string{"192.0.2.60"}, "checks": []any{
+			map[string]any{"type": "http", "url": "http://192.0.2.60:8080/healthz", "expect_status": status}}}
+	}
+	out := s.expect("PUT", "/v1/edges/ams1", writeToken, edge([]any{200, 204, "301-302"}), 201, "", "")
+	checks, _ := out["checks"].([]any)
+	if len(checks) != 1 || !reflect.DeepEqual(checks[0].(map[string]any)["expect_status"], []any{"200", "204", "301-302"}) {
+		t.Errorf("created edge's checks: %v", out["checks"])
+	}
+	s.expect("PUT", "/v1/edges/ams1", writeToken, edge([]any{600}), 400, "invalid_field", "checks[0].expect_status[0]")
+	s.expect("PUT", "/v1/edges/ams1", writeToken, edge([]any{200, true}), 400, "invalid_field", "checks[0].expect_status")
+	s.expect("PUT", "/v1/edges/ams1", writeToken, edge(200), 400, "invalid_field", "checks[0].expect_status")
 }

@@ -1,14 +1,11 @@
 package georoute
 
 import (
-	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/georoute/appliance/plugin/georoute/catalog"
 	"github.com/georoute/appliance/plugin/georoute/config"
 	"github.com/georoute/appliance/plugin/georoute/route"
-	"github.com/georoute/appliance/plugin/georoute/rtt"
 	"github.com/georoute/appliance/plugin/georoute/store"
 )
 
@@ -152,134 +149,4 @@ func (g *GeoRoute) inConfig(err error) error {
 		return err
 	}
 	return config.InFile(g.in.config, err)
-}
-
-// apply applies one committed transaction to memory: the RTT reports it holds, and the rest
-// through the catalog, which calls publishView between taking names away and binding new ones.
-// The committer calls it with the plan it validated; a store's change stream calls it with nil.
-// g.writeMu is held.
-func (g *GeoRoute) apply(rev int64, ops []store.Op, p *catalog.Plan) error {
-	for _, op := range ops {
-		if op.Kind == store.RTT && !op.Delete {
-			m, err := decodeMeasurement(op.Value)
-			if err != nil {
-				return fmt.Errorf("store: rtt %s: %v", op.Key, err)
-			}
-			g.rtts.Put(m)
-		}
-	}
-	err := g.cat.Apply(rev, ops, p, func(d catalog.Delta) error { return g.publishView(d, nil) })
-	objectsServed.WithLabelValues("names").Set(float64(g.names.Len()))
-	return err
-}
-
-// publishView publishes the state for the catalog's new view, with f as the files (nil: the
-// files do not change). What it costs follows the change: the RTT matrix is shared when the
-// edges keep their slots, extended when edges come or go, and compiled again only when an edge
-// moved or a new edge has measurements; zones are built only when they are new. g.writeMu is held.
-func (g *GeoRoute) publishView(d catalog.Delta, f *files) error {
-	old := g.state.Load()
-	if f == nil {
-		f = old.files
-	}
-	n := &state{files: f, view: d.New, table: d.New.Table}
-	if old != nil {
-		n.matrix, n.rttGen, n.zones, n.negSOA, n.counters = old.matrix, old.rttGen, old.zones, old.negSOA, old.counters
-	}
-	if old == nil || d.Zones || old.files != f {
-		zones, neg, err := zoneData(f, d.New, g.template, old)
-		if err != nil {
-			return err
-		}
-		n.zones, n.negSOA = zones, neg
-	}
-	if old == nil || d.Table {
-		switch {
-		case old == nil || old.matrix == nil:
-		case len(d.Moved) > 0 || g.measuresNewEdge(old.table, n.table):
-			n.matrix, n.rttGen = compileMatrix(f, n.table, g.rtts), g.rtts.Generation()
-		case !sameSlots(old.table, n.table):
-			n.matrix = old.matrix.WithEdges(n.table.EdgeInfos())
-		}
-		publish(n)
-		if g.prober != nil && (d.Edges || old == nil) {
-			// Checks start before the state that names their edges is served: a new edge is
-			// unknown (not up) rather than unchecked.
-			g.prober.Track(targets(n.table.Edges))
-		}
-	}
-	g.state.Store(n)
-	objectsGauge(n, g.names.Len())
-	return nil
-}
-
-// measuresNewEdge reports whether an edge of t that old lacks (or has in another slot) has
-// measurements: the matrix must then be compiled to use them.
-func (g *GeoRoute) measuresNewEdge(old, t *route.Table) bool {
-	for _, e := range t.Edges {
-		if o := old.Edge(e.ID); (o == nil || o.Index != e.Index) && g.rtts.Measures(e.ID) {
-			return true
-		}
-	}
-	return false
-}
-
-// sameSlots reports whether a and b have the same edges in the same slots and places.
-func sameSlots(a, b *route.Table) bool {
-	if len(a.Slots) != len(b.Slots) {
-		return false
-	}
-	for i, e := range a.Slots {
-		o := b.Slots[i]
-		if (e == nil) != (o == nil) || e != nil && (e.ID != o.ID || e.Point != o.Point || e.HasPoint != o.HasPoint) {
-			return false
-		}
-	}
-	return true
-}
-
-// compileMatrixNow compiles the RTT matrix from every measurement held. g.writeMu is held.
-func (g *GeoRoute) compileMatrixNow() {
-	st := g.state.Load()
-	n := *st
-	n.matrix, n.rttGen = compileMatrix(st.files, st.table, g.rtts), g.rtts.Generation()
-	g.state.Store(&n)
-	objectsServed.WithLabelValues("rtt_networks").Set(float64(n.matrix.Networks()))
-}
-
-// refreshMatrix recompiles the RTT matrix when measurements came in since it was compiled.
-func (g *GeoRoute) refreshMatrix() {
-	g.writeMu.Lock()
-	defer g.writeMu.Unlock()
-	st := g.state.Load()
-	if st == nil || g.rtts.Generation() == st.rttGen {
-		return
-	}
-	g.compileMatrixNow()
-}
-
-// measurement is how an RTT measurement is kept in the store.
-type measurement struct {
-	Client  string    `json:"client"`
-	Edge    string    `json:"edge"`
-	Millis  float64   `json:"rtt_ms"`
-	Count   uint32    `json:"count"`
-	Updated time.Time `json:"updated"`
-}
-
-func encodeMeasurement(m rtt.Measurement) []byte {
-	b, _ := json.Marshal(measurement{Client: m.Client.String(), Edge: m.Edge, Millis: m.Millis, Count: m.Count, Updated: m.Updated})
-	return b
-}
-
-func decodeMeasurement(b []byte) (rtt.Measurement, error) {
-	var v measurement
-	if err := json.Unmarshal(b, &v); err != nil {
-		return rtt.Measurement{}, err
-	}
-	c, err := rtt.ParseClient(v.Client)
-	if err != nil {
-		return rtt.Measurement{}, err
-	}
-	return rtt.Measurement{Client: c, Edge: v.Edge, Millis: v.Millis, Count: v.Count, Updated: v.Updated, Origin: rtt.FromReport}, nil
 }

@@ -80,6 +80,7 @@ func (c *checker) document(t reflect.Type) *Error {
 var (
 	unmarshalerType     = reflect.TypeFor[json.Unmarshaler]()
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+	numberType          = reflect.TypeFor[json.Number]()
 )
 
 // value checks the next value against t (nil: any value) at path. viaPointer says t was
@@ -122,6 +123,11 @@ func (c *checker) value(t reflect.Type, path string, viaPointer bool) *Error {
 		return c.array(t, path)
 	case string:
 		switch {
+		case t == numberType:
+			if tok == "" || !strings.ContainsRune("-0123456789", rune(tok[0])) || !json.Valid([]byte(tok)) {
+				return Invalid(path, "%q is not a number", tok)
+			}
+			return nil
 		case t.Kind() == reflect.String:
 			return nil
 		case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8:
@@ -339,6 +345,9 @@ func mapKey(t reflect.Type, key, at string) *Error {
 
 // number checks a JSON number against t: the kind, and that it fits.
 func number(n json.Number, t reflect.Type, path string) *Error {
+	if t == numberType {
+		return nil
+	}
 	s := n.String()
 	integral := !strings.ContainsAny(s, ".eE")
 	switch t.Kind() {

@@ -223,6 +223,8 @@ type special struct {
 	Nested map[string][]*inner   `json:"nested"`
 	Prefix map[netip.Addr]string `json:"prefix"`
 	Bytes  []byte                `json:"bytes"`
+	Number json.Number           `json:"number"`
+	Quoted json.Number           `json:"quoted"`
 }
 
 type shadow struct {
@@ -240,6 +242,7 @@ func TestDecodeTypes(t *testing.T) {
 		`{"raw": {"anything": [1, "x", {"y": null}]}, "any": {"k": [true, {"k": 1}]}}`,
 		`{"nested": {"n": [{"a": "x"}, null]}, "prefix": {"192.0.2.1": "x"}, "bytes": "aGVsbG8="}`,
 		`{"addr": null, "count": null}`,
+		`{"number": 1.5e300, "quoted": "-0.5"}`,
 	}
 	for _, body := range valid {
 		var got, want special
@@ -269,6 +272,9 @@ func TestDecodeTypes(t *testing.T) {
 		{`{"nested": {"n": [{"A": "x"}]}}`, "unknown_field", `nested["n"][0].A`, `did you mean "a"?`},
 		{`{"prefix": {"x": "y"}}`, "invalid_field", `prefix["x"]`, ""},
 		{`{"bytes": "!"}`, "invalid_field", "bytes", "base64"},
+		{`{"quoted": "0x10"}`, "invalid_field", "quoted", "not a number"},
+		{`{"quoted": "1 2"}`, "invalid_field", "quoted", "not a number"},
+		{`{"number": true}`, "invalid_field", "number", "got bool"},
 		{`{"any": ` + strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth) + `}`, "invalid_json", "", "deeper"},
 	}
 	for _, tc := range invalid {

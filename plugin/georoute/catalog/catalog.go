@@ -165,7 +165,7 @@ type Delta struct {
 	Old, New *View
 	// Table: edges, pools or overrides changed; New.Table is another table.
 	Table bool
-	// Edges: the set of edges or their addresses, locations or checks changed.
+	// Edges: the set of edges or their addresses, locations, checks or overrides changed.
 	Edges bool
 	// Moved lists edges that stayed but whose location changed: estimates of them change.
 	Moved []string
@@ -195,7 +195,7 @@ func delta(old, nv *View) Delta {
 		if o.Point != e.Point || o.HasPoint != e.HasPoint {
 			d.Moved = append(d.Moved, e.ID)
 		}
-		if !slices.Equal(o.V4, e.V4) || !slices.Equal(o.V6, e.V6) || o.Point != e.Point || !sameChecks(o.Spec, e.Spec) {
+		if !slices.Equal(o.V4, e.V4) || !slices.Equal(o.V6, e.V6) || o.Point != e.Point || o.Override != e.Override || !sameChecks(o.Spec, e.Spec) {
 			d.Edges = true
 		}
 	}

@@ -118,7 +118,8 @@ func TestErrors(t *testing.T) {
 		field  string
 	}{
 		{"bad address", (&Change{}).PutEdge("x1", model.Edge{Addresses: []string{"192.0.2.1", "nope"}}), Invalid, model.CodeInvalid, "addresses[1]"},
-		{"pool names a missing edge", (&Change{}).PutPool("p", model.Pool{Policy: "latency", Edges: []string{"fra1", "nope"}}), Invalid, model.CodeUnknown, "members[1].edge"},
+		{"pool names a missing edge", (&Change{}).PutPool("p", model.Pool{Policy: "latency", Edges: []string{"fra1", "nope"}}), Invalid, model.CodeUnknown, "edges[1]"},
+		{"pool member names a missing pool", (&Change{}).PutPool("p", model.Pool{Policy: "failover", Members: []model.Member{{Edge: "fra1"}, {Pool: "nope"}}}), Invalid, model.CodeUnknown, "members[1].pool"},
 		{"bad override", (&Change{}).SetOverride("fra1", "sideways"), Invalid, model.CodeInvalid, "state"},
 		{"record in a batch", (&Change{}).PutName("example.net.", "a.example.net.", model.Name{Edge: "fra1"}, `put["a"]`).
 			PutName("example.net.", "b.example.net.", model.Name{Records: []model.Record{{Type: "A", Value: "192.0.2.1"}, {Type: "A", Value: "x"}}}, `put["b"]`), Invalid, model.CodeInvalid, `put["b"].records[1].value`},

@@ -102,6 +102,7 @@ func (p *Plan) read(k store.Kind, key string, prefix bool) {
 func (c *Catalog) prepareObjects(v *View, ch *Change, p *Plan) (*View, error) {
 	o := v.Stored.clone()
 	cfg := v.Base.Config
+	shorthand := map[int]bool{} // pools written with edges: [...], which Normalize makes members
 	for i := range ch.Ops {
 		op := &ch.Ops[i]
 		if op.Kind == NameKind {
@@ -153,6 +154,7 @@ func (c *Catalog) prepareObjects(v *View, ch *Change, p *Plan) (*View, error) {
 				p.read(store.Names, "", true)
 				continue
 			}
+			shorthand[i] = len(op.Pool.Edges) > 0 && len(op.Pool.Members) == 0
 			op.Pool.Normalize()
 			p.Created[i] = !inStore && !inCfg
 			o.Pools[op.ID] = op.Pool
@@ -177,7 +179,12 @@ func (c *Catalog) prepareObjects(v *View, ch *Change, p *Plan) (*View, error) {
 		switch {
 		case op.Kind == PoolKind && !op.Delete:
 			if err := op.Pool.Validate(op.ID, hasEdge, hasPool); err != nil {
-				return nil, AsError(err, op.Field)
+				e := AsError(err, "")
+				if shorthand[i] {
+					e.Field = edgesField(e.Field)
+				}
+				e.Field = join(op.Field, e.Field)
+				return nil, e
 			}
 			refPools, refEdges := op.Pool.PoolRefs()
 			for _, id := range refPools {
@@ -416,10 +423,26 @@ func (c *Catalog) checkDetection(nv *View, ch *Change, p *Plan) error {
 }
 
 func join(path, field string) string {
-	if path == "" {
+	switch {
+	case path == "":
 		return field
+	case field == "":
+		return path
+	case strings.HasPrefix(field, "["):
+		return path + field
 	}
 	return path + "." + field
+}
+
+// edgesField names a field of a pool written as edges: [...] as the user wrote it:
+// members[1].edge is edges[1].
+func edgesField(field string) string {
+	if rest, ok := strings.CutPrefix(field, "members["); ok {
+		if i := strings.Index(rest, "]"); i > 0 && (rest[i+1:] == ".edge" || rest[i+1:] == "") {
+			return "edges[" + rest[:i] + "]"
+		}
+	}
+	return field
 }
 
 // String describes the change for logs.

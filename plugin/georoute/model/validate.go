@@ -258,6 +258,9 @@ func (p *Pool) validate(path, id string, hasEdge, hasPool func(string) bool, es 
 	}
 	ruled := p.Policy == "geo" || p.Policy == "cidr" || p.Policy == "asn"
 	switch {
+	case len(p.Edges) > 0 && len(p.Members) > 0:
+		// Normalize folds edges into members only when members is empty; both would drop edges.
+		es.add(CodeInvalid, at("members"), "a pool has edges or members, not both: use one of them (edges: [\"fra1\"] is members: [{\"edge\": \"fra1\"}])")
 	case ruled && len(p.Members) > 0:
 		es.add(CodeInvalid, at("members"), "a %s pool lists its members in rules, not members or edges", p.Policy)
 	case ruled && len(p.Rules) == 0:
@@ -416,8 +419,8 @@ func (n *Name) validate(path, name string, hasEdge, hasPool func(string) bool, e
 		es.add(CodeInvalid, at("ttl"), "a pool-bound name takes its TTL from the pool")
 	}
 	for i, r := range n.Records {
-		if _, err := r.RR(name); err != nil {
-			es.add(CodeInvalid, fmt.Sprintf("%s[%d]", at("records"), i), "%s", err.Error())
+		if _, field, err := r.parse(name); err != nil {
+			es.add(CodeInvalid, join(fmt.Sprintf("%s[%d]", at("records"), i), field), "%s", err.Error())
 		}
 	}
 }
@@ -431,17 +434,23 @@ var StaticTypes = map[string]uint16{
 
 // RR parses r as a resource record owned by name.
 func (r Record) RR(name string) (dns.RR, error) {
+	rr, _, err := r.parse(name)
+	return rr, err
+}
+
+// parse is RR that also names the field of r that is wrong: type, ttl or value.
+func (r Record) parse(name string) (dns.RR, string, error) {
 	if _, ok := StaticTypes[r.Type]; !ok {
-		return nil, fmt.Errorf("type %q is not one of the record types a name may hold", r.Type)
+		return nil, "type", fmt.Errorf("type %q is not one of the record types a name may hold", r.Type)
 	}
 	if strings.ContainsAny(r.Value, "\n\r") {
-		return nil, fmt.Errorf("value %q holds a line break", r.Value)
+		return nil, "value", fmt.Errorf("value %q holds a line break", r.Value)
 	}
 	if strings.Contains(r.Value, ";") && r.Type != "TXT" {
-		return nil, fmt.Errorf("value %q holds a ';', which starts a comment in presentation format", r.Value)
+		return nil, "value", fmt.Errorf("value %q holds a ';', which starts a comment in presentation format", r.Value)
 	}
 	if r.TTL > MaxTTL {
-		return nil, fmt.Errorf("ttl %d is above the largest TTL, %d", r.TTL, MaxTTL)
+		return nil, "ttl", fmt.Errorf("ttl %d is above the largest TTL, %d", r.TTL, MaxTTL)
 	}
 	ttl := r.TTL
 	if ttl == 0 {
@@ -449,12 +458,12 @@ func (r Record) RR(name string) (dns.RR, error) {
 	}
 	rr, err := dns.NewRR(fmt.Sprintf("%s %d IN %s %s", name, ttl, r.Type, r.Value))
 	if err != nil {
-		return nil, fmt.Errorf("%s value %q does not parse: %s", r.Type, r.Value, cleanParseError(err))
+		return nil, "value", fmt.Errorf("%s value %q does not parse: %s", r.Type, r.Value, cleanParseError(err))
 	}
 	if rr == nil {
-		return nil, fmt.Errorf("%s value is empty", r.Type)
+		return nil, "value", fmt.Errorf("%s value is empty", r.Type)
 	}
-	return rr, nil
+	return rr, "", nil
 }
 
 func cleanParseError(err error) string {

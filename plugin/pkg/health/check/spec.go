@@ -100,7 +100,7 @@ func (st *Statuses) UnmarshalJSON(b []byte) error {
 	for i, v := range vs {
 		s, ok := statusText(v)
 		if !ok {
-			return &json.UnmarshalTypeError{Value: jsonKind(v), Type: reflect.TypeFor[string](), Field: strconv.Itoa(i)}
+			return &json.UnmarshalTypeError{Value: jsonKind(v), Type: reflect.TypeFor[string]()}
 		}
 		out[i] = s
 	}

@@ -112,11 +112,11 @@ func TestExpectStatusDecodeErrors(t *testing.T) {
 			`'[0].expect_status' wrong type: want a list such as [200] or ["200-299"], got 200`},
 		{`"200"`, "json: cannot unmarshal string into Go struct field Spec.expect_status of type []interface {}",
 			`'[0].expect_status' wrong type: want a list such as [200] or ["200-299"], got 200`},
-		{`[200, true]`, "json: cannot unmarshal bool into Go struct field Spec.expect_status.1 of type string",
+		{`[200, true]`, "json: cannot unmarshal bool into Go struct field Spec.expect_status of type string",
 			`'[0].expect_status' [1]: wrong type: want a status code (200) or range ("200-299"), got true`},
 		{`[{a: 1}]`, "",
 			`'[0].expect_status' [0]: wrong type: want a status code (200) or range ("200-299"), got map[a:1]`},
-		{`[null]`, "json: cannot unmarshal null into Go struct field Spec.expect_status.0 of type string", ""},
+		{`[null]`, "json: cannot unmarshal null into Go struct field Spec.expect_status of type string", ""},
 	} {
 		if tc.json != "" {
 			var s Spec

@@ -41,7 +41,7 @@ func (g *GeoRoute) publishView(d catalog.Delta, f *files) error {
 	}
 	n := &state{files: f, view: d.New, table: d.New.Table}
 	if old != nil {
-		n.matrix, n.rttGen, n.zones, n.negSOA, n.counters = old.matrix, old.rttGen, old.zones, old.negSOA, old.counters
+		n.matrix, n.rttGen, n.matrixAt, n.zones, n.negSOA, n.counters = old.matrix, old.rttGen, old.matrixAt, old.zones, old.negSOA, old.counters
 	}
 	if old == nil || d.Zones || old.files != f {
 		zones, neg, err := zoneData(f, d.New, g.template, old)
@@ -54,7 +54,7 @@ func (g *GeoRoute) publishView(d catalog.Delta, f *files) error {
 		switch {
 		case old == nil || old.matrix == nil:
 		case len(d.Moved) > 0 || g.measuresNewEdge(old.table, n.table):
-			n.matrix, n.rttGen = compileMatrix(f, n.table, g.rtts), g.rtts.Generation()
+			n.matrix, n.rttGen, n.matrixAt = compileMatrix(f, n.table, g.rtts), g.rtts.Generation(), time.Now()
 		case !sameSlots(old.table, n.table):
 			n.matrix = old.matrix.WithEdges(n.table.EdgeInfos())
 		}
@@ -99,6 +99,7 @@ func sameSlots(a, b *route.Table) bool {
 func (g *GeoRoute) compileMatrixNow() {
 	st := g.state.Load()
 	n := *st
+	n.matrixAt = time.Now()
 	n.matrix, n.rttGen = compileMatrix(st.files, st.table, g.rtts), g.rtts.Generation()
 	g.state.Store(&n)
 	objectsServed.WithLabelValues("rtt_networks").Set(float64(n.matrix.Networks()))

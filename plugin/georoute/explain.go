@@ -137,6 +137,9 @@ type measuredRTT struct {
 	Samples uint32    `json:"samples"`
 	Updated time.Time `json:"updated"`
 	Origin  string    `json:"origin"`
+	// Applied says whether the RTT matrix that answers holds it yet: a report is folded in at
+	// the matrix's next refresh, within a second of its 202.
+	Applied bool `json:"applied"`
 }
 
 // neighbourRTT is one measured network behind an estimate (rtt.NeighbourInfo, in snake_case).
@@ -168,12 +171,16 @@ func (b backend) RTT(client string) (any, error) {
 	var edges []edgeRTT
 	for _, e := range st.table.Edges {
 		v := edgeRTT{Edge: e.ID}
-		if row != nil && !math.IsNaN(float64(row[e.Index])) {
+		if row != nil && !math.IsNaN(float64(st.matrix.Measured(row, e.Index))) {
 			for _, d := range details {
 				if d.Edge == e.ID {
-					v.Measured = &measuredRTT{Millis: d.Millis, Samples: d.Count, Updated: d.Updated, Origin: d.Origin.String()}
+					v.Measured = &measuredRTT{Millis: d.Millis, Samples: d.Count, Updated: d.Updated, Origin: d.Origin.String(), Applied: true}
 				}
 			}
+		}
+		// A report accepted since the matrix was compiled: durable, not yet in the answers.
+		if m, ok := b.g.rtts.Get(rtt.Client{Kind: rtt.Net, Net: key}, e.ID); ok && (v.Measured == nil || m.Updated.After(st.matrixAt)) {
+			v.Measured = &measuredRTT{Millis: m.Millis, Samples: m.Count, Updated: m.Updated, Origin: m.Origin.String(), Applied: !m.Updated.After(st.matrixAt)}
 		}
 		if est, _, near := st.matrix.Explain(c.Info(), e.Index); !math.IsNaN(est) {
 			v.Estimate = &est
@@ -208,5 +215,6 @@ func (b backend) RTT(client string) (any, error) {
 		}
 		return 0
 	})
-	return map[string]any{"client": addr.String(), "network": key.String(), "client_location": location(c), "edges": edges}, nil
+	return map[string]any{"client": addr.String(), "network": key.String(), "client_location": location(c), "edges": edges,
+		"matrix_compiled_at": st.matrixAt}, nil
 }

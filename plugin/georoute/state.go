@@ -23,7 +23,8 @@ type state struct {
 	zones    map[string]*file.Zone // the zone files' and those created at run time
 	negSOA   map[*file.Zone][]dns.RR
 	matrix   *rtt.Matrix
-	rttGen   uint64 // the RTT store's generation the matrix was compiled from
+	rttGen   uint64    // the RTT store's generation the matrix was compiled from
+	matrixAt time.Time // when: a measurement updated since is not in it yet
 	counters *counterCache
 }
 

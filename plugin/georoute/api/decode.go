@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+
+	"github.com/georoute/appliance/plugin/georoute/model"
 )
 
 // decode reads one JSON value into v, strictly: unknown fields (also those that match only in
@@ -177,7 +179,7 @@ func (c *checker) custom(t reflect.Type, path string, viaPointer bool) *Error {
 	}
 	var typ *json.UnmarshalTypeError
 	if errors.As(err, &typ) {
-		return wrongType(typ.Type, typ.Value, join(path, typ.Field))
+		return wrongType(typ.Type, typ.Value, model.JoinPath(path, typ.Field))
 	}
 	return Invalid(path, "%s", strings.TrimPrefix(err.Error(), "json: "))
 }
@@ -222,7 +224,7 @@ func (c *checker) object(t reflect.Type, path string) *Error {
 		name, _ := tok.(string)
 		at := path + "[" + strconv.Quote(name) + "]"
 		if fields != nil {
-			at = join(path, name)
+			at = model.JoinPath(path, name)
 		}
 		if seen[name] {
 			return &Error{Status: http.StatusBadRequest, Code: "duplicate_field", Field: at, Message: fmt.Sprintf("%q is given twice", name)}
@@ -435,19 +437,6 @@ func kindOf(raw []byte) string {
 		return "null"
 	}
 	return "number"
-}
-
-// join appends a field to a path: "records[0]" + "ttl" is records[0].ttl.
-func join(path, field string) string {
-	switch {
-	case path == "":
-		return field
-	case field == "":
-		return path
-	case strings.HasPrefix(field, "["):
-		return path + field
-	}
-	return path + "." + field
 }
 
 // decodeError maps an error of encoding/json to an Error.

@@ -9,6 +9,7 @@ package catalog
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"sync/atomic"
 
@@ -203,7 +204,7 @@ func delta(old, nv *View) Delta {
 }
 
 func sameChecks(a, b model.Edge) bool {
-	return fmt.Sprint(a.Checks, a.HealthRule) == fmt.Sprint(b.Checks, b.HealthRule)
+	return a.HealthRule == b.HealthRule && reflect.DeepEqual(a.Checks, b.Checks)
 }
 
 // Start publishes the first view: base with the stored objects (as loaded from the store at

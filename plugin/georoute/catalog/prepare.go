@@ -162,7 +162,7 @@ func (c *Catalog) prepareObjects(v *View, ch *Change, p *Plan) (*View, error) {
 			switch op.Override {
 			case OverrideUp, OverrideDown, OverrideAuto:
 			default:
-				return nil, errorf(Invalid, model.CodeInvalid, join(op.Field, "state"), "%q is not up, down or auto", op.Override)
+				return nil, errorf(Invalid, model.CodeInvalid, model.JoinPath(op.Field, "state"), "%q is not up, down or auto", op.Override)
 			}
 			if op.Delete {
 				delete(o.Overrides, op.ID)
@@ -183,7 +183,7 @@ func (c *Catalog) prepareObjects(v *View, ch *Change, p *Plan) (*View, error) {
 				if shorthand[i] {
 					e.Field = edgesField(e.Field)
 				}
-				e.Field = join(op.Field, e.Field)
+				e.Field = model.JoinPath(op.Field, e.Field)
 				return nil, e
 			}
 			refPools, refEdges := op.Pool.PoolRefs()
@@ -245,7 +245,7 @@ func (c *Catalog) inUseByPools(v *View, o Objects, ch *Change) error {
 func (c *Catalog) stageZone(v *View, o *Objects, op *Op, i int, p *Plan) error {
 	origin := dns.CanonicalName(strings.TrimSpace(op.ID))
 	if _, ok := dns.IsDomainName(origin); !ok || origin == "." || strings.ContainsAny(origin, "*\\ \t\r\n\"'@;()") || strings.TrimSpace(op.ID) == "" {
-		return errorf(Invalid, model.CodeInvalid, join(op.Field, "zone"), "%q is not a zone name", op.ID)
+		return errorf(Invalid, model.CodeInvalid, model.JoinPath(op.Field, "zone"), "%q is not a zone name", op.ID)
 	}
 	op.ID = origin
 	_, inStore := o.Zones[origin]
@@ -422,17 +422,6 @@ func (c *Catalog) checkDetection(nv *View, ch *Change, p *Plan) error {
 	return nil
 }
 
-func join(path, field string) string {
-	switch {
-	case path == "":
-		return field
-	case field == "":
-		return path
-	case strings.HasPrefix(field, "["):
-		return path + field
-	}
-	return path + "." + field
-}
 
 // edgesField names a field of a pool written as edges: [...] as the user wrote it:
 // members[1].edge is edges[1].

@@ -170,7 +170,7 @@ func (e *Edge) Validate(id string) error {
 }
 
 func (e *Edge) validate(path, id string, es *Errors) {
-	at := func(f string) string { return join(path, f) }
+	at := func(f string) string { return JoinPath(path, f) }
 	if !ValidID(id) {
 		es.add(CodeInvalid, at("id"), "%q is not a valid id (lower-case letters, digits, '-', '_', '.'; at most 63 characters)", id)
 	}
@@ -230,7 +230,7 @@ func (e *Edge) validate(path, id string, es *Errors) {
 	for i := range e.Checks {
 		f := fmt.Sprintf("%s[%d]", at("checks"), i)
 		for _, fe := range e.Checks[i].Validate() {
-			es.add(CodeInvalid, join(f, fe.Field), "%s", fe.Message)
+			es.add(CodeInvalid, JoinPath(f, fe.Field), "%s", fe.Message)
 		}
 	}
 }
@@ -243,7 +243,7 @@ func (p *Pool) Validate(id string, hasEdge, hasPool func(string) bool) error {
 }
 
 func (p *Pool) validate(path, id string, hasEdge, hasPool func(string) bool, es *Errors) {
-	at := func(f string) string { return join(path, f) }
+	at := func(f string) string { return JoinPath(path, f) }
 	if !ValidID(id) {
 		es.add(CodeInvalid, at("id"), "%q is not a valid id (lower-case letters, digits, '-', '_', '.'; at most 63 characters)", id)
 	}
@@ -278,13 +278,13 @@ func (p *Pool) validate(path, id string, hasEdge, hasPool func(string) bool, es 
 		if r.Default {
 			defaults++
 			if defaults == 2 {
-				es.add(CodeInvalid, join(f, "default"), "a pool has at most one default rule")
+				es.add(CodeInvalid, JoinPath(f, "default"), "a pool has at most one default rule")
 			}
 		}
 		if len(r.Members) == 0 {
-			es.add(CodeMissing, join(f, "members"), "a rule needs members")
+			es.add(CodeMissing, JoinPath(f, "members"), "a rule needs members")
 		}
-		validateMembers(join(f, "members"), r.Members, id, hasEdge, hasPool, es)
+		validateMembers(JoinPath(f, "members"), r.Members, id, hasEdge, hasPool, es)
 	}
 	if p.Answers < 0 || p.Answers > MaxAnswers {
 		es.add(CodeInvalid, at("answers"), "%d is not between 1 and %d", p.Answers, MaxAnswers)
@@ -312,11 +312,11 @@ func validateMembers(path string, ms []Member, self string, hasEdge, hasPool fun
 		case m.Edge == "" && m.Pool == "":
 			es.add(CodeMissing, f, "a member needs an edge or a pool")
 		case m.Edge != "" && !hasEdge(m.Edge):
-			es.add(CodeUnknown, join(f, "edge"), "no edge %q", m.Edge)
+			es.add(CodeUnknown, JoinPath(f, "edge"), "no edge %q", m.Edge)
 		case m.Pool != "" && m.Pool == self:
-			es.add(CodeCycle, join(f, "pool"), "pool %q cannot be a member of itself", m.Pool)
+			es.add(CodeCycle, JoinPath(f, "pool"), "pool %q cannot be a member of itself", m.Pool)
 		case m.Pool != "" && !hasPool(m.Pool):
-			es.add(CodeUnknown, join(f, "pool"), "no pool %q", m.Pool)
+			es.add(CodeUnknown, JoinPath(f, "pool"), "no pool %q", m.Pool)
 		}
 		key := "e:" + m.Edge + "p:" + m.Pool
 		if seen[key] {
@@ -324,16 +324,16 @@ func validateMembers(path string, ms []Member, self string, hasEdge, hasPool fun
 		}
 		seen[key] = true
 		if m.Weight != nil && (*m.Weight < 0 || *m.Weight > MaxWeight) {
-			es.add(CodeInvalid, join(f, "weight"), "%d is not between 0 and %d", *m.Weight, MaxWeight)
+			es.add(CodeInvalid, JoinPath(f, "weight"), "%d is not between 0 and %d", *m.Weight, MaxWeight)
 		}
 		if m.Bias < -MaxBias || m.Bias > MaxBias {
-			es.add(CodeInvalid, join(f, "bias"), "%d is not between -%d and %d", m.Bias, MaxBias, MaxBias)
+			es.add(CodeInvalid, JoinPath(f, "bias"), "%d is not between -%d and %d", m.Bias, MaxBias, MaxBias)
 		}
 	}
 }
 
 func (r *Rule) validate(path, policy string, es *Errors) {
-	at := func(f string) string { return join(path, f) }
+	at := func(f string) string { return JoinPath(path, f) }
 	keys := 0
 	for _, set := range []bool{r.Continent != "", r.Country != "", len(r.Prefixes) > 0, len(r.ASNs) > 0, r.Default} {
 		if set {
@@ -393,7 +393,7 @@ func (n *Name) Validate(name string, hasEdge, hasPool func(string) bool) error {
 }
 
 func (n *Name) validate(path, name string, hasEdge, hasPool func(string) bool, es *Errors) {
-	at := func(f string) string { return join(path, f) }
+	at := func(f string) string { return JoinPath(path, f) }
 	if err := CheckName(name); err != nil {
 		es.add(CodeInvalid, at("name"), "%s", err.Error())
 	}
@@ -420,7 +420,7 @@ func (n *Name) validate(path, name string, hasEdge, hasPool func(string) bool, e
 	}
 	for i, r := range n.Records {
 		if _, field, err := r.parse(name); err != nil {
-			es.add(CodeInvalid, join(fmt.Sprintf("%s[%d]", at("records"), i), field), "%s", err.Error())
+			es.add(CodeInvalid, JoinPath(fmt.Sprintf("%s[%d]", at("records"), i), field), "%s", err.Error())
 		}
 	}
 }
@@ -554,7 +554,9 @@ func (p *Pool) PoolRefs() (pools, edges []string) {
 	return pools, edges
 }
 
-func join(path, field string) string {
+// JoinPath appends a field to a path as errors name it: "records[0]" + "ttl" is records[0].ttl,
+// "put[\"www\"]" + "[1]" is put["www"][1].
+func JoinPath(path, field string) string {
 	switch {
 	case path == "":
 		return field

@@ -22,7 +22,7 @@ import (
 // returned, but the change is applied: it is committed).
 func (c *Catalog) Apply(rev int64, ops []store.Op, p *Plan, publish func(Delta) error) error {
 	if p == nil {
-		ch := &Change{}
+		ch := &Change{replay: true}
 		for _, so := range ops {
 			k, ok := kindOf(so.Kind)
 			if !ok {
@@ -31,9 +31,6 @@ func (c *Catalog) Apply(rev int64, ops []store.Op, p *Plan, publish func(Delta) 
 			op, err := opOf(k, so)
 			if err != nil {
 				return err
-			}
-			if k == NameKind {
-				op.Zone = c.View().ZoneOf(op.ID)
 			}
 			ch.Ops = append(ch.Ops, op)
 		}

@@ -49,6 +49,8 @@ type Op struct {
 // itself and applied all or nothing.
 type Change struct {
 	Ops []Op
+
+	replay bool // decoded from the store: a name is in whichever zone holds it
 }
 
 // PutEdge adds or replaces an edge.

@@ -293,7 +293,10 @@ func (c *Catalog) prepareNames(before, v *View, ch *Change, s *Stage, p *Plan) e
 		if op.Delete {
 			zv = before // a change may delete a zone with its names
 		}
-		if z := zv.ZoneOf(name); z != op.Zone {
+		if ch.replay {
+			op.Zone = zv.ZoneOf(name)
+		}
+		if z := zv.ZoneOf(name); z != op.Zone || z == "" {
 			if z == "" {
 				return errorf(Invalid, model.CodeForbidden, op.Field, "%s is not inside a zone served here", name)
 			}

@@ -33,8 +33,9 @@ import (
 //
 //	go test ./test -run XXX -bench 'Catalog|APIWrite' -benchtime 1x
 //
-// Set GEOROUTE_BENCH_CPUPROFILE=FILE to profile the 64-writer run of BenchmarkCatalogNameWrites
-// (without overrides); its samples are labelled side=server or side=client (pprof -tagfocus).
+// Set GEOROUTE_BENCH_CPUPROFILE=PREFIX to write CPU profiles of the phases (PREFIX-startup.prof,
+// PREFIX-override.prof, …, PREFIX-namewrites.prof for the 64 writers without overrides). Samples
+// are labelled side=server (the appliance's goroutines) or side=client (pprof -tagfocus).
 
 const (
 	catalogNames = 1_000_000
@@ -140,9 +141,9 @@ type appliance struct {
 
 // startAppliance runs the appliance on the store at storePath with the API, with the GeoIP
 // fixture when geoip is set, labelled side=server for the CPU profile. Unlike Server it also
-// runs the shutdown callbacks when b ends, so that the store, its memory and the API's port are
-// released before the next benchmark.
-func startAppliance(b *testing.B, storePath string, geoip bool) *appliance {
+// runs the shutdown callbacks when b ends (or stop is called), so that the store, its memory and
+// the API's port are released before the next benchmark.
+func startAppliance(b *testing.B, storePath string, geoip bool) (a *appliance, stop func()) {
 	b.Helper()
 	os.Setenv("GEOROUTE_API_TOKEN", durableToken)
 	apiAddr := freeAddrTB(b)
@@ -173,12 +174,23 @@ func startAppliance(b *testing.B, storePath string, geoip bool) *appliance {
 	if err != nil {
 		b.Fatalf("start: %v", err)
 	}
-	b.Cleanup(func() { inst.Stop(); inst.ShutdownCallbacks() })
+	stop = sync.OnceFunc(func() {
+		inst.Stop()
+		inst.ShutdownCallbacks()
+		// caddy's Stop splices the instance out of its list but leaves it in the backing array
+		// (and so alive, with all it serves) until the next Start overwrites it: do that now.
+		mu.Lock()
+		defer mu.Unlock()
+		if empty, err := caddy.Start(caddy.CaddyfileInput{Contents: []byte(".:0 {\n bind 127.0.0.1\n}"), Filepath: "Corefile", ServerTypeName: "dns"}); err == nil {
+			empty.Stop()
+		}
+	})
+	b.Cleanup(stop)
 	return &appliance{
 		api:  "http://" + apiAddr,
 		dns:  inst.Servers()[0].LocalAddr().String(),
 		http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}, Timeout: 30 * time.Second},
-	}
+	}, stop
 }
 
 // do sends one API request and returns its status and how long it took; a non-2xx comes with
@@ -214,6 +226,23 @@ func answerA(dc *dns.Client, conn *dns.Conn, name string) (addr string, ttl uint
 	return "", 0, nil
 }
 
+// startProfile starts the CPU profile of phase when GEOROUTE_BENCH_CPUPROFILE is set, and returns
+// what stops it.
+func startProfile(b *testing.B, phase string) (stop func()) {
+	prefix := os.Getenv("GEOROUTE_BENCH_CPUPROFILE")
+	if prefix == "" {
+		return func() {}
+	}
+	out, err := os.Create(prefix + "-" + phase + ".prof")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(out); err != nil {
+		b.Fatal(err)
+	}
+	return func() { pprof.StopCPUProfile(); out.Close() }
+}
+
 func heapMB() float64 {
 	runtime.GC()
 	var ms runtime.MemStats
@@ -221,111 +250,169 @@ func heapMB() float64 {
 	return float64(ms.HeapAlloc) / (1 << 20)
 }
 
-// BenchmarkCatalog starts the appliance on a store of 1,000,000 pinned names and 100,000
-// measured networks (3 edges each) and reports its start-up time (to the first DNS answer),
-// resident memory and live heap, then the p50/p99 latency of catalogOps writes of each kind
-// through the API: an override of a config edge (down/auto), an address change of fra1 (made an
-// API edge first; fra1Names names are pinned to it, and a sample of them is asked right after
-// each 2xx), a new edge, and an API latency pool's ttl (checked in DNS) and edge list. Run with
-// -benchtime 1x.
-func BenchmarkCatalog(b *testing.B) {
-	if testing.Short() {
-		b.Skip("fills a store of 1,000,000 names")
-	}
-	path := filepath.Join(b.TempDir(), "georoute.db")
+// catalogRun is the appliance started on a freshly filled store, and what its start-up measured.
+type catalogRun struct {
+	a          *appliance
+	dc         *dns.Client
+	conn       *dns.Conn
+	startup    time.Duration
+	rss, heap  float64 // once started
+	rssBefore  float64 // the test process before the appliance started
+	dir        string
+	stopServer func()
+}
+
+func (r *catalogRun) stop() {
+	r.conn.Close()
+	r.stopServer()
+	os.RemoveAll(r.dir)
+}
+
+// startCatalogRun fills a store in a directory of parent's (which also stops the appliance at
+// the end), starts the appliance on it and times it until it answers a stored name, then adds
+// what the writes measured need: fra1 made an API edge and the API latency pool bench-lat with a
+// name that uses it. b reports the errors.
+func startCatalogRun(parent, b *testing.B) *catalogRun {
+	r := &catalogRun{dir: parent.TempDir(), dc: &dns.Client{Timeout: time.Second}}
+	path := filepath.Join(r.dir, "georoute.db")
 	t0 := time.Now()
 	fillCatalogStore(b, path)
 	b.Logf("store filled in %s", time.Since(t0).Round(time.Millisecond))
-	debug.FreeOSMemory() // what filling left is not the appliance's
-	baseRSS := rssMB(os.Getpid())
+	runtime.GC() // what filling (or a previous run) left is not the appliance's
+	debug.FreeOSMemory()
+	r.rssBefore = rssMB(os.Getpid())
 
+	stopProfile := startProfile(b, "startup")
 	start := time.Now()
-	a := startAppliance(b, path, true)
-	dc := &dns.Client{Timeout: time.Second}
-	conn, err := dc.Dial(a.dns)
-	if err != nil {
+	r.a, r.stopServer = startAppliance(parent, path, true)
+	var err error
+	if r.conn, err = r.dc.Dial(r.a.dns); err != nil {
 		b.Fatal(err)
 	}
-	defer conn.Close()
 	last := tunnelName(catalogNames - 1)
 	for deadline := start.Add(2 * time.Minute); ; {
-		if addr, _, err := answerA(dc, conn, last); err == nil && addr != "" {
+		if addr, _, err := answerA(r.dc, r.conn, last); err == nil && addr != "" {
 			break
 		}
 		if time.Now().After(deadline) {
 			b.Fatalf("%s is not answered", last)
 		}
 	}
-	startup := time.Since(start)
+	r.startup = time.Since(start)
+	stopProfile()
 	time.Sleep(2 * time.Second) // let the collector settle, as BenchmarkStartup does
-	heap := heapMB()
-	rss := rssMB(os.Getpid())
+	r.heap = heapMB()
+	r.rss = rssMB(os.Getpid())
 
-	b.Run("startup", func(b *testing.B) {
-		for b.Loop() {
-		}
-		b.ReportMetric(startup.Seconds(), "startup-s")
-		b.ReportMetric(rss, "rss-MB")
-		b.ReportMetric(baseRSS, "rss-before-MB")
-		b.ReportMetric(heap, "heap-MB")
-	})
+	// fra1 is the config file's; this PUT makes it an API edge, laid over the file's.
+	took, err := r.a.do("PUT", "/v1/edges/fra1", fra1Edge("192.0.2.10"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("fra1 made an API edge in %s", took.Round(time.Microsecond))
+	if _, err := r.a.do("PUT", "/v1/pools/bench-lat", latencyPool(30, `"fra1","lhr1","iad1"`)); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := r.a.do("PUT", "/v1/zones/example.net/names/latbench", `{"pool":"bench-lat"}`); err != nil {
+		b.Fatal(err)
+	}
+	return r
+}
 
-	// measure times catalogOps writes made by write(i), each followed by check(i) (not timed).
-	measure := func(b *testing.B, write func(i int) (time.Duration, error), check func(i int) error) {
-		b.Helper()
-		for b.Loop() {
-			var lat []time.Duration
-			failed := 0
-			for i := range catalogOps {
-				took, err := write(i)
-				if err != nil {
-					b.Error(err)
-					continue
-				}
-				lat = append(lat, took)
-				if check != nil {
-					if err := check(i); err != nil {
-						if failed++; failed <= 5 {
-							b.Errorf("after write %d: %v", i, err)
-						}
+func fra1Edge(addr string) string {
+	return `{"addresses":["` + addr + `","2001:db8:10::1"],"location":{"lat":50.11,"lon":8.68,"country":"DE"}}`
+}
+
+func latencyPool(ttl int, edges string) string {
+	return fmt.Sprintf(`{"policy":"latency","edges":[%s],"ttl":%d}`, edges, ttl)
+}
+
+// measureWrites times catalogOps writes made by write(i) and reports their p50/p99; each is
+// followed by check(i), not timed, whose failures are reported as stale.
+func measureWrites(b *testing.B, write func(i int) (time.Duration, error), check func(i int) error) {
+	b.Helper()
+	phase := b.Name()[strings.LastIndex(b.Name(), "/")+1:]
+	for b.Loop() {
+		stopProfile := startProfile(b, phase)
+		var lat []time.Duration
+		failed := 0
+		for i := range catalogOps {
+			took, err := write(i)
+			if err != nil {
+				b.Error(err)
+				continue
+			}
+			lat = append(lat, took)
+			if check != nil {
+				if err := check(i); err != nil {
+					if failed++; failed <= 5 {
+						b.Errorf("after write %d: %v", i, err)
 					}
 				}
 			}
-			if len(lat) == 0 {
-				b.Fatal("no write succeeded")
-			}
-			b.ReportMetric(pct(lat, 0.5), "p50-ms")
-			b.ReportMetric(pct(lat, 0.99), "p99-ms")
-			b.ReportMetric(float64(len(lat)), "count")
-			b.ReportMetric(float64(failed), "stale")
 		}
+		stopProfile()
+		if len(lat) == 0 {
+			b.Fatal("no write succeeded")
+		}
+		b.ReportMetric(pct(lat, 0.5), "p50-ms")
+		b.ReportMetric(pct(lat, 0.99), "p99-ms")
+		b.ReportMetric(float64(len(lat)), "count")
+		b.ReportMetric(float64(failed), "stale")
+	}
+}
+
+// BenchmarkCatalog starts the appliance on a store of 1,000,000 pinned names and 100,000
+// measured networks (3 edges each) and reports its start-up time (to the first DNS answer),
+// resident memory and live heap, then the p50/p99 latency of catalogOps writes of each kind
+// through the API: an override of a config edge (down/auto), an address change of fra1 (made an
+// API edge first; fra1Names names are pinned to it, and one of them is asked right after each
+// 2xx), a new edge (deleted afterwards, untimed, so that repeated runs start from the same
+// edges), and an API latency pool's ttl (checked in DNS) and edge list. Run with -benchtime 1x.
+// With -count N, startup fills and starts a new appliance each time; the writes that follow
+// use the last one.
+func BenchmarkCatalog(b *testing.B) {
+	if testing.Short() {
+		b.Skip("fills a store of 1,000,000 names")
+	}
+	parent := b
+	var cur *catalogRun
+	run := func(b *testing.B) *catalogRun {
+		if cur == nil {
+			cur = startCatalogRun(parent, b)
+		}
+		return cur
 	}
 
-	if _, err := a.do("GET", "/v1/zones", ""); err != nil { // opens the connection
-		b.Fatal(err)
-	}
+	b.Run("startup", func(b *testing.B) {
+		if cur != nil {
+			cur.stop()
+			cur = nil
+		}
+		r := run(b)
+		for b.Loop() {
+		}
+		b.ReportMetric(r.startup.Seconds(), "startup-s")
+		b.ReportMetric(r.rss, "rss-MB")
+		b.ReportMetric(r.rssBefore, "rss-before-MB")
+		b.ReportMetric(r.heap, "heap-MB")
+	})
+
 	b.Run("override", func(b *testing.B) {
-		measure(b, func(i int) (time.Duration, error) {
-			return a.do("PUT", "/v1/edges/lhr1/override", `{"state":"`+[]string{"down", "auto"}[i%2]+`"}`)
+		r := run(b)
+		measureWrites(b, func(i int) (time.Duration, error) {
+			return r.a.do("PUT", "/v1/edges/lhr1/override", `{"state":"`+[]string{"down", "auto"}[i%2]+`"}`)
 		}, nil)
 	})
 
-	fra1 := func(addr string) string {
-		return `{"addresses":["` + addr + `","2001:db8:10::1"],"location":{"lat":50.11,"lon":8.68,"country":"DE"}}`
-	}
 	b.Run("edge-address", func(b *testing.B) {
-		// fra1 is the config file's; this PUT makes it an API edge, laid over the file's.
-		took, err := a.do("PUT", "/v1/edges/fra1", fra1("192.0.2.10"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("fra1 made an API edge in %s", took.Round(time.Microsecond))
+		r := run(b)
 		addrs := []string{"192.0.2.110", "192.0.2.111"}
-		measure(b, func(i int) (time.Duration, error) {
-			return a.do("PUT", "/v1/edges/fra1", fra1(addrs[i%2]))
+		measureWrites(b, func(i int) (time.Duration, error) {
+			return r.a.do("PUT", "/v1/edges/fra1", fra1Edge(addrs[i%2]))
 		}, func(i int) error {
 			name := tunnelName((i * 7919) % fra1Names)
-			addr, _, err := answerA(dc, conn, name)
+			addr, _, err := answerA(r.dc, r.conn, name)
 			if err != nil || addr != addrs[i%2] {
 				return fmt.Errorf("%s answers %q (%v), want %s", name, addr, err, addrs[i%2])
 			}
@@ -335,37 +422,38 @@ func BenchmarkCatalog(b *testing.B) {
 
 	var newEdges atomic.Int64
 	b.Run("new-edge", func(b *testing.B) {
-		measure(b, func(int) (time.Duration, error) {
+		r := run(b)
+		first := newEdges.Load() + 1
+		measureWrites(b, func(int) (time.Duration, error) {
 			n := newEdges.Add(1)
-			return a.do("PUT", fmt.Sprintf("/v1/edges/new-%d", n), fmt.Sprintf(
+			return r.a.do("PUT", fmt.Sprintf("/v1/edges/new-%d", n), fmt.Sprintf(
 				`{"addresses":["198.51.100.%d"],"location":{"lat":%.2f,"lon":%.2f,"country":"DE"}}`, 1+n%250, -60+float64(n%120), -170+float64(n%340)))
 		}, nil)
+		for n := first; n <= newEdges.Load(); n++ {
+			if _, err := r.a.do("DELETE", fmt.Sprintf("/v1/edges/new-%d", n), ""); err != nil {
+				b.Error(err)
+			}
+		}
 	})
 
-	pool := func(ttl int, edges string) string {
-		return fmt.Sprintf(`{"policy":"latency","edges":[%s],"ttl":%d}`, edges, ttl)
-	}
-	if _, err := a.do("PUT", "/v1/pools/bench-lat", pool(30, `"fra1","lhr1","iad1"`)); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := a.do("PUT", "/v1/zones/example.net/names/latbench", `{"pool":"bench-lat"}`); err != nil {
-		b.Fatal(err)
-	}
 	b.Run("pool-ttl", func(b *testing.B) {
+		r := run(b)
 		ttls := []int{31, 30}
-		measure(b, func(i int) (time.Duration, error) {
-			return a.do("PUT", "/v1/pools/bench-lat", pool(ttls[i%2], `"fra1","lhr1","iad1"`))
+		measureWrites(b, func(i int) (time.Duration, error) {
+			return r.a.do("PUT", "/v1/pools/bench-lat", latencyPool(ttls[i%2], `"fra1","lhr1","iad1"`))
 		}, func(i int) error {
-			_, ttl, err := answerA(dc, conn, "latbench.example.net.")
+			_, ttl, err := answerA(r.dc, r.conn, "latbench.example.net.")
 			if err != nil || int(ttl) != ttls[i%2] {
 				return fmt.Errorf("latbench.example.net. answers TTL %d (%v), want %d", ttl, err, ttls[i%2])
 			}
 			return nil
 		})
 	})
+
 	b.Run("pool-edges", func(b *testing.B) {
-		measure(b, func(i int) (time.Duration, error) {
-			return a.do("PUT", "/v1/pools/bench-lat", pool(30, []string{`"fra1","lhr1","sin1"`, `"fra1","lhr1","iad1"`}[i%2]))
+		r := run(b)
+		measureWrites(b, func(i int) (time.Duration, error) {
+			return r.a.do("PUT", "/v1/pools/bench-lat", latencyPool(30, []string{`"fra1","lhr1","sin1"`, `"fra1","lhr1","iad1"`}[i%2]))
 		}, nil)
 	})
 }
@@ -402,7 +490,7 @@ func BenchmarkCatalogNameWrites(b *testing.B) {
 	const window = 10 * time.Second
 	for _, overridesPerSec := range []int{0, 10} {
 		b.Run(fmt.Sprintf("overrides=%d", overridesPerSec), func(b *testing.B) {
-			a := startAppliance(b, filepath.Join(b.TempDir(), "georoute.db"), false)
+			a, _ := startAppliance(b, filepath.Join(b.TempDir(), "georoute.db"), false)
 			if _, err := a.do("GET", "/v1/zones", ""); err != nil {
 				b.Fatal(err)
 			}
@@ -413,15 +501,8 @@ func BenchmarkCatalogNameWrites(b *testing.B) {
 				var stale, checked, failed atomic.Int64
 				commits0, changes0, secs0 := commitStats()
 				stopProfile := func() {}
-				if f := os.Getenv("GEOROUTE_BENCH_CPUPROFILE"); f != "" && overridesPerSec == 0 {
-					out, err := os.Create(f)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if err := pprof.StartCPUProfile(out); err != nil {
-						b.Fatal(err)
-					}
-					stopProfile = func() { pprof.StopCPUProfile(); out.Close() }
+				if overridesPerSec == 0 {
+					stopProfile = startProfile(b, "namewrites")
 				}
 				began := time.Now()
 				stop := began.Add(window)

@@ -425,7 +425,6 @@ func (c *Catalog) checkDetection(nv *View, ch *Change, p *Plan) error {
 	return nil
 }
 
-
 // edgesField names a field of a pool written as edges: [...] as the user wrote it:
 // members[1].edge is edges[1].
 func edgesField(field string) string {

@@ -9,6 +9,7 @@
 package rtt
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -120,6 +121,28 @@ func ParseClient(s string) (Client, error) {
 func unmapShift(a netip.Addr) int {
 	if a.Is4In6() {
 		return 96
+	}
+	return 0
+}
+
+// Compare orders clients: by kind, then network, prefix or place. Cheap: no formatting.
+func (c Client) Compare(o Client) int {
+	if c.Kind != o.Kind {
+		return cmp.Compare(c.Kind, o.Kind)
+	}
+	switch c.Kind {
+	case Net:
+		return cmp.Compare(c.Net, o.Net)
+	case Area:
+		if x := c.Area.Addr().Compare(o.Area.Addr()); x != 0 {
+			return x
+		}
+		return cmp.Compare(c.Area.Bits(), o.Area.Bits())
+	case Place:
+		if x := cmp.Compare(c.Point.Lat, o.Point.Lat); x != 0 {
+			return x
+		}
+		return cmp.Compare(c.Point.Lon, o.Point.Lon)
 	}
 	return 0
 }

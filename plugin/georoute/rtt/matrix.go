@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -159,11 +160,11 @@ func Compile(ms []Measurement, edges []EdgeInfo, locate Locator, o Options) (*Ma
 		}
 	}
 	// Deterministic order: sites and neighbours do not depend on map iteration.
-	sort.Slice(ms, func(i, j int) bool {
-		if a, b := ms[i].Client.String(), ms[j].Client.String(); a != b {
-			return a < b
+	slices.SortFunc(ms, func(a, b Measurement) int {
+		if c := a.Client.Compare(b.Client); c != 0 {
+			return c
 		}
-		return ms[i].Edge < ms[j].Edge
+		return strings.Compare(a.Edge, b.Edge)
 	})
 	skipped := 0
 	siteOf := make(map[Client]int32)

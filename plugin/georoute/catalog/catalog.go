@@ -160,6 +160,61 @@ func compile(base *Base, stored Objects, prev *View, rev int64) (*View, error) {
 	return v, nil
 }
 
+// update is compile for a change of the edges and pools whose ids are in edges and pools (put,
+// deleted, or an edge's override), each validated alone already: its cost follows the change.
+func update(v *View, stored Objects, edges, pools map[string]bool) (*View, error) {
+	cfg := v.Base.Config
+	m := &model.Config{Edges: maps.Clone(v.Merged.Edges), Pools: maps.Clone(v.Merged.Pools), Names: cfg.Names, RTT: cfg.RTT, Defaults: cfg.Defaults}
+	for id := range edges {
+		e, ok := stored.Edges[id]
+		if !ok {
+			e, ok = cfg.Edges[id]
+		}
+		if !ok {
+			delete(m.Edges, id)
+			continue
+		}
+		if state, ok := stored.Overrides[id]; ok {
+			e.Override = state
+		}
+		m.Edges[id] = e
+	}
+	for id := range pools {
+		p, ok := stored.Pools[id]
+		if !ok {
+			p, ok = cfg.Pools[id]
+		}
+		if !ok {
+			delete(m.Pools, id)
+			continue
+		}
+		m.Pools[id] = p
+	}
+	if len(pools) > 0 {
+		if err := m.CheckCycles(); err != nil {
+			return nil, err
+		}
+	}
+	t, err := route.Update(v.Table, m, edges, pools)
+	if err != nil {
+		return nil, err
+	}
+	nv := &View{Rev: v.Rev, Base: v.Base, Stored: stored, Merged: m, Table: t, zones: v.zones, Zones: v.Zones}
+	if !maps.Equal(stored.Zones, v.Stored.Zones) {
+		nv.zones = map[string]bool{}
+		for _, z := range v.Base.Zones {
+			nv.zones[z] = true
+		}
+		for z := range stored.Zones {
+			if _, inFile := nv.zones[z]; !inFile {
+				nv.zones[z] = false
+			}
+		}
+		nv.Zones = slices.Sorted(maps.Keys(nv.zones))
+	}
+	return nv, nil
+}
+
 // Delta says what applying a change changed besides names, for what the caller keeps beside
 // the catalog (the RTT matrix, the health checker's targets, the zones' DNS data).
 type Delta struct {
@@ -189,6 +244,9 @@ func delta(old, nv *View) Delta {
 	}
 	for _, e := range nv.Table.Edges {
 		o := old.Table.Edge(e.ID)
+		if o == e {
+			continue // shared: unchanged
+		}
 		if o == nil {
 			d.Edges = true
 			continue

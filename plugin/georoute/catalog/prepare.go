@@ -200,7 +200,16 @@ func (c *Catalog) prepareObjects(v *View, ch *Change, p *Plan) (*View, error) {
 	if err := c.inUseByPools(v, o, ch); err != nil {
 		return nil, err
 	}
-	nv, err := compile(v.Base, o, v, v.Rev)
+	edges, pools := map[string]bool{}, map[string]bool{}
+	for _, op := range ch.Ops {
+		switch op.Kind {
+		case EdgeKind, OverrideKind:
+			edges[op.ID] = true
+		case PoolKind:
+			pools[op.ID] = true
+		}
+	}
+	nv, err := update(v, o, edges, pools)
 	if err != nil {
 		return nil, AsError(err, "")
 	}

@@ -491,6 +491,14 @@ func CheckName(name string) error {
 	return nil
 }
 
+// CheckCycles checks only that no pool reaches itself through its members: what a change of a
+// few pools, each validated alone, needs checked of the whole.
+func (c *Config) CheckCycles() error {
+	var es Errors
+	c.checkCycles(&es)
+	return es.Err()
+}
+
 func (c *Config) checkCycles(es *Errors) {
 	const (
 		unvisited = iota

@@ -341,3 +341,91 @@ func TestCompileKeepsSlots(t *testing.T) {
 		t.Errorf("t4 slots %v: want a free slot 0 and a in 1", t4.Slots)
 	}
 }
+
+// TestUpdateIsCompile: updating a table by what changed gives the table Compile gives, and every
+// member of every pool points into the new table (not at an edge or pool of the old one).
+func TestUpdateIsCompile(t *testing.T) {
+	edge := func(addr string) model.Edge { return model.Edge{Addresses: []string{addr}} }
+	cfg := &model.Config{
+		Edges: map[string]model.Edge{"a": edge("192.0.2.1"), "b": edge("192.0.2.2"), "c": edge("192.0.2.3"), "d": edge("192.0.2.4")},
+		Pools: map[string]model.Pool{
+			"p1":  {Policy: "latency", Edges: []string{"a", "b"}},
+			"p2":  {Policy: "failover", Members: []model.Member{{Pool: "p1"}, {Edge: "c"}}},
+			"p3":  {Policy: "latency", Edges: []string{"d"}},
+			"geo": {Policy: "geo", Rules: []model.Rule{{Country: "DE", Members: []model.Member{{Pool: "p2"}}}, {Default: true, Members: []model.Member{{Edge: "d"}}}}},
+		},
+	}
+	cfg.Normalize()
+	prev, err := Compile(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type step struct {
+		name         string
+		edges, pools map[string]model.Edge
+		change       func(c *model.Config)
+		edgeIDs      []string
+		poolIDs      []string
+	}
+	for _, s := range []step{
+		{name: "edge address", change: func(c *model.Config) { c.Edges["a"] = edge("198.51.100.1") }, edgeIDs: []string{"a"}},
+		{name: "new edge", change: func(c *model.Config) { c.Edges["aa"] = edge("198.51.100.9") }, edgeIDs: []string{"aa"}},
+		{name: "edge gone", change: func(c *model.Config) { delete(c.Edges, "aa") }, edgeIDs: []string{"aa"}},
+		{name: "pool spec", change: func(c *model.Config) {
+			p := c.Pools["p1"]
+			p.TTL = 5
+			c.Pools["p1"] = p
+		}, poolIDs: []string{"p1"}},
+		{name: "new pool", change: func(c *model.Config) {
+			c.Pools["p4"] = model.Pool{Policy: "latency", Members: []model.Member{{Edge: "b"}}}
+		}, poolIDs: []string{"p4"}},
+		{name: "edge and pool", change: func(c *model.Config) {
+			c.Edges["e"] = edge("198.51.100.5")
+			c.Pools["p3"] = model.Pool{Policy: "latency", Members: []model.Member{{Edge: "d"}, {Edge: "e"}}}
+		}, edgeIDs: []string{"e"}, poolIDs: []string{"p3"}},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			s.change(cfg)
+			set := func(ids []string) map[string]bool {
+				m := map[string]bool{}
+				for _, id := range ids {
+					m[id] = true
+				}
+				return m
+			}
+			got, err := Update(prev, cfg, set(s.edgeIDs), set(s.poolIDs))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := Compile(cfg, prev)
+			if len(got.Edges) != len(want.Edges) || len(got.Slots) != len(want.Slots) || len(got.Pools) != len(want.Pools) {
+				t.Fatalf("sizes differ: %d/%d/%d vs %d/%d/%d", len(got.Edges), len(got.Slots), len(got.Pools), len(want.Edges), len(want.Slots), len(want.Pools))
+			}
+			for i, e := range want.Edges {
+				g := got.Edges[i]
+				if g.ID != e.ID || g.Index != e.Index || !slices.Equal(g.V4, e.V4) || got.Slots[g.Index] != g || got.Edge(g.ID) != g {
+					t.Errorf("edge %s: got %+v, want %+v", e.ID, g, e)
+				}
+			}
+			for i, p := range want.Pools {
+				g := got.Pools[i]
+				if g.ID != p.ID || g.Index != p.Index || g.TTL != p.TTL || len(g.Members) != len(p.Members) || len(g.Rules) != len(p.Rules) || got.Pool(g.ID) != g {
+					t.Errorf("pool %s: got %+v, want %+v", p.ID, g, p)
+				}
+				for _, m := range g.allMembers() {
+					if m.Edge != nil && got.Edge(m.Edge.ID) != m.Edge || m.Pool != nil && got.Pool(m.Pool.ID) != m.Pool {
+						t.Errorf("pool %s: member %s points out of the table", g.ID, m)
+					}
+				}
+			}
+			// What did not change is shared.
+			if s.name == "pool spec" && got.Pool("p3") != prev.Pool("p3") {
+				t.Error("p3 recompiled though nothing it reaches changed")
+			}
+			if s.name == "edge address" && (got.Edge("b") != prev.Edge("b") || got.Pool("p3") != prev.Pool("p3") || got.Pool("geo") == prev.Pool("geo")) {
+				t.Error("edge a's change recompiled too much or too little")
+			}
+			prev = got
+		})
+	}
+}

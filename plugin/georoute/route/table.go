@@ -163,6 +163,8 @@ type Table struct {
 	poolByID   map[string]*Pool
 	Defaults   model.Defaults
 	DefaultTTL uint32
+
+	defaultAnswers int
 }
 
 // Edge returns the edge with id, or nil.
@@ -170,6 +172,24 @@ func (t *Table) Edge(id string) *Edge { return t.edgeByID[id] }
 
 // Pool returns the pool with id, or nil.
 func (t *Table) Pool(id string) *Pool { return t.poolByID[id] }
+
+// place gives new edges the first free slots, and trims free slots off the end.
+func (t *Table) place(fresh []*Edge) {
+	free := 0
+	for _, e := range fresh {
+		for free < len(t.Slots) && t.Slots[free] != nil {
+			free++
+		}
+		if free == len(t.Slots) {
+			t.Slots = append(t.Slots, nil)
+		}
+		e.Index = free
+		t.Slots[free] = e
+	}
+	for len(t.Slots) > 0 && t.Slots[len(t.Slots)-1] == nil {
+		t.Slots = t.Slots[:len(t.Slots)-1]
+	}
+}
 
 // EdgeInfos lists the edges as the RTT matrix needs them, by slot (a free slot has no ID).
 func (t *Table) EdgeInfos() []rtt.EdgeInfo {
@@ -207,20 +227,7 @@ func Compile(cfg *model.Config, prev *Table) (*Table, error) {
 		}
 		t.Slots[e.Index] = e
 	}
-	free := 0
-	for _, e := range fresh {
-		for free < len(t.Slots) && t.Slots[free] != nil {
-			free++
-		}
-		if free == len(t.Slots) {
-			t.Slots = append(t.Slots, nil)
-		}
-		e.Index = free
-		t.Slots[free] = e
-	}
-	for len(t.Slots) > 0 && t.Slots[len(t.Slots)-1] == nil {
-		t.Slots = t.Slots[:len(t.Slots)-1]
-	}
+	t.place(fresh)
 	ttl, answers := cfg.Defaults.TTL, cfg.Defaults.Answers
 	if ttl == 0 {
 		ttl = model.DefaultTTL
@@ -228,37 +235,160 @@ func Compile(cfg *model.Config, prev *Table) (*Table, error) {
 	if answers == 0 {
 		answers = model.DefaultAnswers
 	}
-	t.DefaultTTL = ttl
+	t.DefaultTTL, t.defaultAnswers = ttl, answers
 	for _, id := range slices.Sorted(maps.Keys(cfg.Pools)) {
-		spec := cfg.Pools[id]
-		p := &Pool{Index: len(t.Pools), ID: id, Policy: policyNames[spec.Policy], Answers: spec.Answers, TTL: spec.TTL, Sticky: spec.Sticky, Spec: spec}
-		if p.Answers == 0 {
-			p.Answers = answers
-		}
-		if p.TTL == 0 {
-			p.TTL = ttl
-		}
-		switch spec.WhenAllDown {
-		case "none":
-			p.WhenAllDown = AnswerNone
-		case "servfail":
-			p.WhenAllDown = AnswerServfail
-		}
+		p := t.newPool(id, cfg.Pools[id])
 		t.Pools = append(t.Pools, p)
 		t.poolByID[id] = p
 	}
 	for _, p := range t.Pools {
-		for _, m := range p.Spec.Members {
-			p.Members = append(p.Members, t.member(m))
-		}
-		if err := t.compileRules(p); err != nil {
+		if err := t.compilePool(p); err != nil {
 			return nil, err
-		}
-		if p.Policy == Multivalue && p.Spec.Answers == 0 {
-			p.Answers = MultivalueAnswers
 		}
 	}
 	return t, nil
+}
+
+func (t *Table) newPool(id string, spec model.Pool) *Pool {
+	p := &Pool{Index: len(t.Pools), ID: id, Policy: policyNames[spec.Policy], Answers: spec.Answers, TTL: spec.TTL, Sticky: spec.Sticky, Spec: spec}
+	if p.Answers == 0 {
+		p.Answers = t.defaultAnswers
+	}
+	if p.TTL == 0 {
+		p.TTL = t.DefaultTTL
+	}
+	switch spec.WhenAllDown {
+	case "none":
+		p.WhenAllDown = AnswerNone
+	case "servfail":
+		p.WhenAllDown = AnswerServfail
+	}
+	return p
+}
+
+// compilePool resolves p's members and rules against t, once every pool of t is in it.
+func (t *Table) compilePool(p *Pool) error {
+	for _, m := range p.Spec.Members {
+		p.Members = append(p.Members, t.member(m))
+	}
+	if err := t.compileRules(p); err != nil {
+		return err
+	}
+	if p.Policy == Multivalue && p.Spec.Answers == 0 {
+		p.Answers = MultivalueAnswers
+	}
+	return nil
+}
+
+// Update is Compile(cfg, prev) for a cfg that differs from prev's only in the edges and pools
+// whose ids are in edges and pools (put or deleted), in time that follows the change: edges that
+// did not change are prev's (same slot), and so are the pools that reach no changed edge or pool.
+// A pool that comes or goes recompiles every pool (their indices move); defaults must not change.
+func Update(prev *Table, cfg *model.Config, edges, pools map[string]bool) (*Table, error) {
+	t := &Table{edgeByID: make(map[string]*Edge, len(cfg.Edges)), poolByID: make(map[string]*Pool, len(cfg.Pools)),
+		Defaults: prev.Defaults, DefaultTTL: prev.DefaultTTL, defaultAnswers: prev.defaultAnswers}
+	t.Slots = slices.Clone(prev.Slots)
+	for id := range edges {
+		if old := prev.edgeByID[id]; old != nil {
+			t.Slots[old.Index] = nil
+		}
+	}
+	var fresh []*Edge
+	t.Edges = make([]*Edge, 0, len(cfg.Edges))
+	for _, id := range mergeIDs(prev.Edges, func(e *Edge) string { return e.ID }, edges) {
+		var e *Edge
+		switch spec, ok := cfg.Edges[id]; {
+		case !edges[id]:
+			e = prev.edgeByID[id]
+		case !ok:
+			continue // deleted
+		default:
+			e = compileEdge(id, spec)
+			if old := prev.edgeByID[id]; old != nil {
+				e.Index = old.Index
+				t.Slots[e.Index] = e
+			} else {
+				fresh = append(fresh, e)
+			}
+		}
+		t.Edges = append(t.Edges, e)
+		t.edgeByID[id] = e
+	}
+	t.place(fresh)
+	poolSetChanged := false
+	for id := range pools {
+		_, now := cfg.Pools[id]
+		_, before := prev.poolByID[id]
+		poolSetChanged = poolSetChanged || now != before
+	}
+	if poolSetChanged {
+		for _, id := range slices.Sorted(maps.Keys(cfg.Pools)) {
+			p := t.newPool(id, cfg.Pools[id])
+			t.Pools = append(t.Pools, p)
+			t.poolByID[id] = p
+		}
+		for _, p := range t.Pools {
+			if err := t.compilePool(p); err != nil {
+				return nil, err
+			}
+		}
+		return t, nil
+	}
+	// A pool is recompiled when it changed or reaches a changed edge or recompiled pool.
+	dirty := maps.Clone(pools)
+	for more := true; more; {
+		more = false
+		for _, p := range prev.Pools {
+			if dirty[p.ID] {
+				continue
+			}
+			for _, m := range p.allMembers() {
+				if m.Edge != nil && edges[m.Edge.ID] || m.Pool != nil && dirty[m.Pool.ID] {
+					dirty[p.ID], more = true, true
+					break
+				}
+			}
+		}
+	}
+	t.Pools = make([]*Pool, len(prev.Pools))
+	for i, old := range prev.Pools {
+		p := old
+		if dirty[old.ID] {
+			p = t.newPool(old.ID, cfg.Pools[old.ID])
+			p.Index = i
+		}
+		t.Pools[i] = p
+		t.poolByID[p.ID] = p
+	}
+	for _, p := range t.Pools {
+		if dirty[p.ID] {
+			if err := t.compilePool(p); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return t, nil
+}
+
+// mergeIDs lists the ids of sorted (by id) and of extra, sorted, each once.
+func mergeIDs[T any](sorted []T, id func(T) string, extra map[string]bool) []string {
+	more := slices.Sorted(maps.Keys(extra))
+	out := make([]string, 0, len(sorted)+len(more))
+	i, j := 0, 0
+	for i < len(sorted) || j < len(more) {
+		switch {
+		case j == len(more) || i < len(sorted) && id(sorted[i]) < more[j]:
+			out = append(out, id(sorted[i]))
+			i++
+		case i == len(sorted) || more[j] < id(sorted[i]):
+			out = append(out, more[j])
+			j++
+		default:
+			out = append(out, more[j])
+			i, j = i+1, j+1
+		}
+	}
+	return out
 }
 
 // MultivalueAnswers is how many edges a multivalue pool answers when it does not say, as Route 53.

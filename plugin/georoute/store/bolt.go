@@ -15,6 +15,10 @@ import (
 // DefaultMaxChanges is how many transactions the change log of a Bolt store holds.
 const DefaultMaxChanges = 100_000
 
+// DefaultMaxLogBytes is how many bytes of entries the change log of a Bolt store holds: a bulk
+// load of a million names must not leave a copy of them in the file (which every open scans).
+const DefaultMaxLogBytes = 4 << 20
+
 // trimBatch bounds the log entries a commit deletes beyond those it adds, so that one commit
 // never deletes a long run (as after MaxChanges was lowered).
 const trimBatch = 1024
@@ -43,6 +47,10 @@ type Bolt struct {
 	// MaxChanges bounds the change log: each commit trims the oldest entries beyond it. Set it
 	// before the first commit; less than 1 counts as 1.
 	MaxChanges int
+	// MaxLogBytes bounds the change log's size likewise (the newest entry is always kept).
+	MaxLogBytes int64
+
+	logBytes int64 // the entries' size now; only the writer touches it
 
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced after every commit, to wake the watchers
@@ -79,15 +87,26 @@ func OpenBolt(path string) (*Bolt, error) {
 		_, err := readRev(tx.Bucket(metaBucket))
 		return err
 	})
+	var logBytes int64
+	if err == nil {
+		err = db.View(func(tx *bolt.Tx) error {
+			return tx.Bucket(logBucket).ForEach(func(_, v []byte) error {
+				logBytes += int64(len(v))
+				return nil
+			})
+		})
+	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store %s: %v", path, err)
 	}
 	return &Bolt{
-		db:         db,
-		MaxChanges: DefaultMaxChanges,
-		changed:    make(chan struct{}),
-		closed:     make(chan struct{}),
+		db:          db,
+		MaxChanges:  DefaultMaxChanges,
+		MaxLogBytes: DefaultMaxLogBytes,
+		logBytes:    logBytes,
+		changed:     make(chan struct{}),
+		closed:      make(chan struct{}),
 	}, nil
 }
 
@@ -167,6 +186,7 @@ func (b *Bolt) Commit(ops []Op) error {
 // store cannot hold (an unknown kind, an empty key) gets an error saying so and changes nothing.
 func (b *Bolt) Txns(txns []Txn) ([]Result, error) {
 	results := make([]Result, len(txns))
+	logBytes := b.logBytes
 	err := b.db.Update(func(tx *bolt.Tx) error {
 		meta, log := tx.Bucket(metaBucket), tx.Bucket(logBucket)
 		log.FillPercent = 1 // appended in revision order, trimmed from the front
@@ -209,6 +229,7 @@ func (b *Bolt) Txns(txns []Txn) ([]Result, error) {
 				return err
 			}
 			rev++
+			logBytes += int64(len(entry))
 			if err := log.Put(revKey(rev), entry); err != nil {
 				return fmt.Errorf("store: change log: %v", err)
 			}
@@ -223,7 +244,7 @@ func (b *Bolt) Txns(txns []Txn) ([]Result, error) {
 		if err := meta.Put(revKeyName, revKey(rev)); err != nil {
 			return fmt.Errorf("store: revision: %v", err)
 		}
-		return b.trim(log, first, rev, rev-start)
+		return b.trim(log, first, rev, rev-start, &logBytes)
 	})
 	switch {
 	case errors.Is(err, errNoCommit):
@@ -231,6 +252,7 @@ func (b *Bolt) Txns(txns []Txn) ([]Result, error) {
 	case err != nil:
 		return nil, err
 	}
+	b.logBytes = logBytes
 	b.notify()
 	return results, nil
 }
@@ -282,11 +304,15 @@ func apply(tx *bolt.Tx, ops []Op) error {
 	return nil
 }
 
-// trim deletes the log's oldest entries (it holds first..rev) beyond MaxChanges, at most
-// trimBatch more than the added entries.
-func (b *Bolt) trim(log *bolt.Bucket, first, rev, added int64) error {
-	n := min(rev-first+1-int64(max(b.MaxChanges, 1)), added+trimBatch)
-	for r := first; r < first+n; r++ {
+// trim deletes the log's oldest entries (it holds first..rev, of size *size) beyond MaxChanges
+// and MaxLogBytes, at most trimBatch more than the added entries, never the newest.
+func (b *Bolt) trim(log *bolt.Bucket, first, rev, added int64, size *int64) error {
+	limit := added + trimBatch
+	for r := first; r < rev && limit > 0; r, limit = r+1, limit-1 {
+		if rev-r+1 <= int64(max(b.MaxChanges, 1)) && (b.MaxLogBytes <= 0 || *size <= b.MaxLogBytes) {
+			return nil
+		}
+		*size -= int64(len(log.Get(revKey(r))))
 		if err := log.Delete(revKey(r)); err != nil {
 			return fmt.Errorf("store: change log: %v", err)
 		}

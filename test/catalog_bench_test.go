@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,7 +32,7 @@ import (
 // 1,000,000 names and 100,000 measured networks, and name writes with and without overrides
 // beside them. Run with:
 //
-//	go test ./test -run XXX -bench 'Catalog|APIWrite' -benchtime 1x
+//	go test ./test -run XXX -bench 'Catalog|APIWrite' -benchtime 1x [-count 3]
 //
 // Set GEOROUTE_BENCH_CPUPROFILE=PREFIX to write CPU profiles of the phases (PREFIX-startup.prof,
 // PREFIX-override.prof, …, PREFIX-namewrites.prof for the 64 writers without overrides). Samples
@@ -48,7 +49,7 @@ const (
 // configEdges are georoute.yaml's edges, fra1 first.
 var configEdges = []string{"fra1", "lhr1", "iad1", "sfo1", "gru1", "sin1", "nrt1", "syd1", "jnb1"}
 
-// storedRTT is how the plugin keeps an RTT measurement (encodeMeasurement in load.go).
+// storedRTT is how the plugin keeps an RTT measurement (encodeMeasurement, plugin/georoute).
 type storedRTT struct {
 	Client  string    `json:"client"`
 	Edge    string    `json:"edge"`
@@ -243,6 +244,21 @@ func startProfile(b *testing.B, phase string) (stop func()) {
 	return func() { pprof.StopCPUProfile(); out.Close() }
 }
 
+// rssFileMB is how much of this process's resident memory is file pages (the store's mmap).
+func rssFileMB() float64 {
+	st, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(st), "\n") {
+		if v, ok := strings.CutPrefix(line, "RssFile:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
+
 func heapMB() float64 {
 	runtime.GC()
 	var ms runtime.MemStats
@@ -257,6 +273,7 @@ type catalogRun struct {
 	conn       *dns.Conn
 	startup    time.Duration
 	rss, heap  float64 // once started
+	rssFile    float64 // of rss: file pages
 	rssBefore  float64 // the test process before the appliance started
 	dir        string
 	stopServer func()
@@ -302,7 +319,7 @@ func startCatalogRun(parent, b *testing.B) *catalogRun {
 	stopProfile()
 	time.Sleep(2 * time.Second) // let the collector settle, as BenchmarkStartup does
 	r.heap = heapMB()
-	r.rss = rssMB(os.Getpid())
+	r.rss, r.rssFile = rssMB(os.Getpid()), rssFileMB()
 
 	// fra1 is the config file's; this PUT makes it an API edge, laid over the file's.
 	took, err := r.a.do("PUT", "/v1/edges/fra1", fra1Edge("192.0.2.10"))
@@ -394,6 +411,7 @@ func BenchmarkCatalog(b *testing.B) {
 		}
 		b.ReportMetric(r.startup.Seconds(), "startup-s")
 		b.ReportMetric(r.rss, "rss-MB")
+		b.ReportMetric(r.rssFile, "rss-file-MB")
 		b.ReportMetric(r.rssBefore, "rss-before-MB")
 		b.ReportMetric(r.heap, "heap-MB")
 	})

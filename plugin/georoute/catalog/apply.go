@@ -40,8 +40,16 @@ func (c *Catalog) Apply(rev int64, ops []store.Op, p *Plan, publish func(Delta) 
 		}
 	}
 	old := c.View()
+	// A change may name a name more than once (a record set deleted, another put): its last op
+	// is what it becomes.
+	last := map[string]int{}
 	for i, op := range p.Change.Ops {
-		if op.Kind == NameKind && op.Delete {
+		if op.Kind == NameKind {
+			last[op.ID] = i
+		}
+	}
+	for i, op := range p.Change.Ops {
+		if op.Kind == NameKind && op.Delete && last[op.ID] == i {
 			if b := p.cfg[i]; b != nil {
 				c.names.Put(b) // the config file's binding of the name shows again
 			} else {
@@ -65,7 +73,7 @@ func (c *Catalog) Apply(rev int64, ops []store.Op, p *Plan, publish func(Delta) 
 		err = publish(d)
 	}
 	for i, op := range p.Change.Ops {
-		if op.Kind == NameKind && !op.Delete {
+		if op.Kind == NameKind && !op.Delete && last[op.ID] == i {
 			c.names.Put(p.binds[i])
 		}
 	}

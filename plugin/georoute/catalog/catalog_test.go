@@ -368,3 +368,76 @@ func TestStageGroups(t *testing.T) {
 		t.Error("group applied out of order")
 	}
 }
+
+func TestRRSets(t *testing.T) {
+	f := newFixture(t, nil)
+	txt := []model.Record{{TTL: 60, Value: `"v=1"`}}
+	a := []model.Record{{TTL: 30, Value: "192.0.2.7"}, {TTL: 30, Value: "192.0.2.8"}}
+	types := func(name string) []string {
+		b := f.cat.Names().Get(name)
+		if b == nil {
+			return nil
+		}
+		var out []string
+		for _, r := range b.Spec().Records {
+			out = append(out, r.Type+" "+r.Value)
+		}
+		return out
+	}
+	n := "r.example.net."
+	f.must((&Change{}).PutRRSet("example.net.", n, "txt", txt, ""))
+	f.must((&Change{}).PutRRSet("example.net.", n, "A", a, ""))
+	if got := types(n); !slices.Equal(got, []string{"A 192.0.2.7", "A 192.0.2.8", `TXT "v=1"`}) {
+		t.Fatalf("records %v", got)
+	}
+	// An update as Route 53 sends it: DELETE of the exact old set, CREATE of the new, atomic.
+	update := &Change{Ops: []Op{
+		{Kind: RRSetKind, ID: n, Zone: "example.net.", Type: "A", Delete: true, IfEquals: []model.Record{a[1], a[0]}},
+		{Kind: RRSetKind, ID: n, Zone: "example.net.", Type: "A", IfAbsent: true, Records: []model.Record{{TTL: 30, Value: "192.0.2.9"}}},
+	}}
+	f.must(update)
+	if got := types(n); !slices.Equal(got, []string{"A 192.0.2.9", `TXT "v=1"`}) {
+		t.Fatalf("after the update: %v", got)
+	}
+	before := f.state()
+	for _, tc := range []struct {
+		name string
+		op   Op
+		kind ErrorKind
+		code string
+	}{
+		{"create over an existing set", Op{Kind: RRSetKind, ID: n, Zone: "example.net.", Type: "A", IfAbsent: true, Records: a}, Conflict, CodeRRSetExists},
+		{"delete with other values", Op{Kind: RRSetKind, ID: n, Zone: "example.net.", Type: "A", Delete: true, IfEquals: a}, Conflict, CodeRRSetDiffer},
+		{"delete with another TTL", Op{Kind: RRSetKind, ID: n, Zone: "example.net.", Type: "A", Delete: true, IfEquals: []model.Record{{TTL: 31, Value: "192.0.2.9"}}}, Conflict, CodeRRSetDiffer},
+		{"delete a missing set", Op{Kind: RRSetKind, ID: n, Zone: "example.net.", Type: "MX", Delete: true, IfPresent: true}, NotFound, CodeNoRRSet},
+		{"a record of another type", Op{Kind: RRSetKind, ID: n, Zone: "example.net.", Type: "A", Records: txt[:1:1]}, Invalid, model.CodeInvalid},
+		{"a bad value", Op{Kind: RRSetKind, ID: n, Zone: "example.net.", Type: "A", Records: []model.Record{{Value: "nope"}}}, Invalid, model.CodeInvalid},
+		{"no such type", Op{Kind: RRSetKind, ID: n, Zone: "example.net.", Type: "BOGUS", Records: a}, Invalid, model.CodeInvalid},
+		{"a routed name", Op{Kind: RRSetKind, ID: "k.example.net.", Zone: "example.net.", Type: "TXT", Records: txt}, Conflict, CodeRouted},
+		{"a config name", Op{Kind: RRSetKind, ID: "www.example.net.", Zone: "example.net.", Type: "TXT", Records: txt}, Conflict, CodeInConfig},
+		{"a CNAME beside other data", Op{Kind: RRSetKind, ID: n, Zone: "example.net.", Type: "CNAME", Records: []model.Record{{Value: "www.example.net."}}}, Invalid, model.CodeInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.op.ID == "k.example.net." && f.cat.Names().Get("k.example.net.") == nil {
+				f.must((&Change{}).PutName("example.net.", "k.example.net.", model.Name{Edge: "fra1"}, ""))
+				before = f.state()
+			}
+			ch := &Change{Ops: []Op{{Kind: RRSetKind, ID: n, Zone: "example.net.", Type: "TXT", Records: []model.Record{{Value: `"changed"`}}}, tc.op}}
+			_, err := f.commit(ch)
+			var e *Error
+			if !errors.As(err, &e) || e.Kind != tc.kind || e.Code != tc.code {
+				t.Fatalf("err %v, want %s %s", err, tc.kind, tc.code)
+			}
+			sameState(t, "refused", before, f.state())
+		})
+	}
+	// The last set of a name deleted: the name goes.
+	f.must((&Change{}).DeleteRRSet("example.net.", n, "A", "").DeleteRRSet("example.net.", n, "TXT", ""))
+	if f.cat.Names().Get(n) != nil {
+		t.Error("a name without records is still served")
+	}
+	// What an RRSet change commits replays as the name it made.
+	other := newFixture(t, f.db)
+	follow(t, other, 0)
+	sameState(t, "replayed", f.state(), other.state())
+}

@@ -12,10 +12,14 @@ const (
 	PoolKind
 	OverrideKind // an operator's health override of an edge: up, down or auto
 	NameKind
+	// RRSetKind is the records of one type at a name (Route 53's record set, an UPDATE's RRset):
+	// a put replaces them and a delete removes them, leaving the name's other types as they are.
+	// It is kept as the name it makes (or deletes, when no records are left).
+	RRSetKind
 )
 
 func (k Kind) String() string {
-	return [...]string{"", "zone", "edge", "pool", "override", "name"}[k]
+	return [...]string{"", "zone", "edge", "pool", "override", "name", "record set"}[k]
 }
 
 // Override states.
@@ -43,6 +47,15 @@ type Op struct {
 	Name     model.Name
 	ZoneSpec model.Zone
 	Override string
+
+	// For an RRSetKind op: the type, the records of a put (each of that type), and conditions
+	// on the record set as it is before the op (Route 53's CREATE and DELETE, UPDATE's
+	// prerequisites); a condition that does not hold refuses the whole change.
+	Type      string
+	Records   []model.Record
+	IfAbsent  bool           // the name has no records of the type
+	IfPresent bool           // it has some
+	IfEquals  []model.Record // non-nil: they are exactly these (TTL and values, in any order)
 }
 
 // Change is any mix of puts and deletes, validated against the current state plus the change
@@ -107,10 +120,22 @@ func (c *Change) DeleteName(zone, name, field string) *Change {
 	return c
 }
 
+// PutRRSet replaces the records of type t at name in zone.
+func (c *Change) PutRRSet(zone, name, t string, records []model.Record, field string) *Change {
+	c.Ops = append(c.Ops, Op{Kind: RRSetKind, ID: name, Zone: zone, Type: t, Records: records, Field: field})
+	return c
+}
+
+// DeleteRRSet deletes the records of type t at name in zone.
+func (c *Change) DeleteRRSet(zone, name, t, field string) *Change {
+	c.Ops = append(c.Ops, Op{Kind: RRSetKind, ID: name, Zone: zone, Type: t, Delete: true, Field: field})
+	return c
+}
+
 // objects reports whether c changes anything besides names: such a change compiles a new table.
 func (c *Change) objects() bool {
 	for _, op := range c.Ops {
-		if op.Kind != NameKind {
+		if op.Kind != NameKind && op.Kind != RRSetKind {
 			return true
 		}
 	}

@@ -47,6 +47,10 @@ const (
 	CodeExists      = "exists"
 	CodeChanged     = "conflict" // what the change was validated against changed: try again
 	CodeUnavailable = "unavailable"
+	CodeRouted      = "routed"         // a routed or pinned name has no records of its own to change
+	CodeRRSetExists = "rrset_exists"   // a record set that must not exist does
+	CodeNoRRSet     = "rrset_missing"  // a record set that must exist does not
+	CodeRRSetDiffer = "rrset_mismatch" // a record set is not what the change expected
 )
 
 // Error is why a change was refused. Nothing of a refused change is applied.

@@ -294,10 +294,15 @@ func (c *Catalog) prepareNames(before, v *View, ch *Change, s *Stage, p *Plan) e
 	hasEdge, hasPool := v.hasEdge, v.hasPool
 	for i := range ch.Ops {
 		op := &ch.Ops[i]
-		if op.Kind != NameKind {
+		if op.Kind != NameKind && op.Kind != RRSetKind {
 			continue
 		}
 		name := op.ID
+		if op.Kind == RRSetKind {
+			if err := c.rrset(v, op, cur(name)); err != nil {
+				return err
+			}
+		}
 		zv := v
 		if op.Delete {
 			zv = before // a change may delete a zone with its names
@@ -355,13 +360,100 @@ func (c *Catalog) prepareNames(before, v *View, ch *Change, s *Stage, p *Plan) e
 	return nil
 }
 
+// rrset checks an RRSetKind op's conditions against the name's binding old and turns the op into
+// the put (or delete) of the name that results.
+func (c *Catalog) rrset(v *View, op *Op, old *route.Binding) error {
+	t := strings.ToUpper(strings.TrimSpace(op.Type))
+	if _, ok := model.StaticTypes[t]; !ok {
+		return errorf(Invalid, model.CodeInvalid, model.JoinPath(op.Field, "type"), "%q is not a record type that can be changed here", op.Type)
+	}
+	var spec model.Name
+	switch {
+	case old == nil:
+	case old.Source == route.FromConfig:
+		return errorf(Conflict, CodeInConfig, op.Field, "%s is defined in the config file %s: change it there", op.ID, v.Base.ConfigPath)
+	case old.Routed():
+		return errorf(Conflict, CodeRouted, op.Field, "%s is routed (%s): its addresses follow its pool or edge, and it holds no records of its own", op.ID, routedBy(old))
+	default:
+		spec = old.Spec()
+	}
+	var have, keep []model.Record
+	for _, r := range spec.Records {
+		if strings.EqualFold(r.Type, t) {
+			have = append(have, r)
+		} else {
+			keep = append(keep, r)
+		}
+	}
+	switch {
+	case op.IfAbsent && len(have) > 0:
+		return errorf(Conflict, CodeRRSetExists, op.Field, "%s already has %s records", op.ID, t)
+	case (op.IfPresent || op.IfEquals != nil) && len(have) == 0:
+		return errorf(NotFound, CodeNoRRSet, op.Field, "%s has no %s records", op.ID, t)
+	case op.IfEquals != nil:
+		want, err := canonical(op.ID, t, op.IfEquals)
+		if err != nil {
+			return errorf(Invalid, model.CodeInvalid, op.Field, "%v", err)
+		}
+		got, _ := canonical(op.ID, t, have)
+		if !slices.Equal(want, got) {
+			return errorf(Conflict, CodeRRSetDiffer, op.Field, "the %s records of %s are %s, not %s", t, op.ID, strings.Join(got, ", "), strings.Join(want, ", "))
+		}
+	}
+	if !op.Delete {
+		for i, r := range op.Records {
+			if r.Type == "" {
+				r.Type = t
+			}
+			if !strings.EqualFold(r.Type, t) {
+				return errorf(Invalid, model.CodeInvalid, model.JoinPath(op.Field, fmt.Sprintf("records[%d].type", i)), "a %s record in a record set of type %s", r.Type, t)
+			}
+			r.Type = t
+			keep = append(keep, r)
+		}
+		if len(op.Records) == 0 {
+			return errorf(Invalid, model.CodeMissing, model.JoinPath(op.Field, "records"), "a record set needs at least one record")
+		}
+	}
+	*op = Op{Kind: NameKind, ID: op.ID, Zone: op.Zone, Field: op.Field, Name: model.Name{Records: keep}, Delete: len(keep) == 0}
+	if op.Delete && old == nil {
+		return errorf(NotFound, CodeNoRRSet, op.Field, "%s has no %s records", op.ID, t)
+	}
+	return nil
+}
+
+func routedBy(b *route.Binding) string {
+	if b.Pool != "" {
+		return "pool " + b.Pool
+	}
+	return "pinned to edge " + b.Edge
+}
+
+// canonical is records of type t as sorted presentation strings (TTL included), for comparing sets.
+func canonical(name, t string, records []model.Record) ([]string, error) {
+	out := make([]string, 0, len(records))
+	for _, r := range records {
+		r.Type = t
+		rr, err := r.RR(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rr.String())
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
 // uses is how many names use the edge ("edge") or pool ("pool") id once ch is applied.
 func (c *Catalog) uses(kind, id string, ch *Change, p *Plan) int {
 	n := c.names.Uses(kind, id)
-	for i, op := range ch.Ops {
-		if op.Kind != NameKind {
+	seen := map[string]bool{}
+	for i := len(ch.Ops) - 1; i >= 0; i-- { // a name's last op is what it becomes
+		op := ch.Ops[i]
+		if op.Kind != NameKind || seen[op.ID] {
 			continue
 		}
+		seen[op.ID] = true
 		if old := c.names.Get(op.ID); old != nil && usesID(old, kind, id) {
 			n--
 		}
@@ -400,8 +492,11 @@ func (c *Catalog) checkInUse(v, nv *View, ch *Change, p *Plan) error {
 			if c.names.Get(op.ID) != nil {
 				n++
 			}
-			for i, nop := range ch.Ops {
-				if nop.Kind == NameKind && route.InZone(nop.ID, op.ID) {
+			seen := map[string]bool{}
+			for i := len(ch.Ops) - 1; i >= 0; i-- {
+				nop := ch.Ops[i]
+				if nop.Kind == NameKind && !seen[nop.ID] && route.InZone(nop.ID, op.ID) {
+					seen[nop.ID] = true
 					had := c.names.Get(nop.ID) != nil
 					has := p.binds[i] != nil || p.cfg[i] != nil
 					switch {

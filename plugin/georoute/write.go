@@ -23,8 +23,10 @@ type writeReq struct {
 	done   chan writeResult
 }
 
-// writeResult is what became of a write: per op of its change, whether it created the object.
+// writeResult is what became of a write: the revision it committed at and, per op of its
+// change, whether it created the object.
 type writeResult struct {
+	rev     int64
 	created []bool
 	err     error
 }
@@ -44,6 +46,13 @@ var errShuttingDown = &catalog.Error{Kind: catalog.Unavailable, Code: catalog.Co
 func (g *GeoRoute) write(ch *catalog.Change) ([]bool, error) {
 	res := g.submit(&writeReq{change: ch})
 	return res.created, res.err
+}
+
+// writeAt is write for a front door that needs the revision the change committed at (Route 53's
+// GetChange): applied on this node once the catalog's view has it.
+func (g *GeoRoute) writeAt(ch *catalog.Change) (rev int64, created []bool, err error) {
+	res := g.submit(&writeReq{change: ch})
+	return res.rev, res.created, res.err
 }
 
 // submit hands r to the committer and waits for its answer.
@@ -165,6 +174,6 @@ func (g *GeoRoute) commitGroup(group []*writeReq) {
 		if plans[i] != nil {
 			created = plans[i].Created
 		}
-		r.done <- writeResult{created: created}
+		r.done <- writeResult{rev: res.Rev, created: created}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/netip"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -141,7 +142,7 @@ func answer(j *job) {
 		for i := 0; i < 2*runtime.GOMAXPROCS(0); i++ {
 			go func() {
 				for j := range jobs {
-					j.reply, j.rcode = j.g.compute(j)
+					j.reply, j.rcode = j.g.safeCompute(j)
 					j.done <- struct{}{}
 				}
 			}()
@@ -149,6 +150,19 @@ func answer(j *job) {
 	})
 	jobs <- j
 	<-j.done
+}
+
+// safeCompute is compute on a worker, where CoreDNS's own recovery does not reach: a panic
+// answers SERVFAIL, is logged with its stack and counted, and the worker goes on.
+func (g *GeoRoute) safeCompute(j *job) (m *dns.Msg, rcode int) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			panicsTotal.Inc()
+			log.Errorf("panic answering %s %s from %s: %v\n%s", j.qname, dns.TypeToString[j.r.Question[0].Qtype], j.w.RemoteAddr(), rec, debug.Stack())
+			m, rcode = nil, dns.RcodeServerFailure
+		}
+	}()
+	return g.compute(j)
 }
 
 // compute answers a query for one of our zones: the reply, or nil and the rcode the server

@@ -43,6 +43,12 @@ var (
 		Help:      "Durations of store commits (one transaction, fsync included).",
 		Buckets:   plugin.TimeBuckets,
 	})
+	panicsTotal = promauto.NewCounter(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: "georoute",
+		Name:      "panics_total",
+		Help:      "Panics recovered while answering a query (answered SERVFAIL and logged with the stack).",
+	})
 	commitOps = promauto.NewHistogram(prometheus.HistogramOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: pluginName,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -43,7 +44,9 @@ var _ Store = (*Bolt)(nil)
 
 // Bolt is the embedded store: one bbolt file, no server.
 type Bolt struct {
-	db *bolt.DB
+	db   *bolt.DB
+	path string
+	warm sync.Once // the first write, after the whole file was read
 	// MaxChanges bounds the change log: each commit trims the oldest entries beyond it. Set it
 	// before the first commit; less than 1 counts as 1.
 	MaxChanges int
@@ -62,10 +65,22 @@ type Bolt struct {
 // OpenBolt opens (or creates) the store file at path. It fails if another process holds it.
 // A file without revisions (made before they were kept) opens at revision 0 with its objects.
 func OpenBolt(path string) (*Bolt, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        2 * time.Second,
-		FreelistType:   bolt.FreelistMapType,
-		NoFreelistSync: true, // as etcd: the freelist is rebuilt at open rather than written on every commit
+	if err := checkFile(path); err != nil {
+		return nil, err
+	}
+	fi, statErr := os.Stat(path)
+	existed := statErr == nil && fi.Size() > 0
+	var db *bolt.DB
+	err := protect(path, func() (err error) { // bbolt reads the freelist as it opens
+		db, err = bolt.Open(path, 0o600, &bolt.Options{
+			Timeout:      2 * time.Second,
+			FreelistType: bolt.FreelistMapType,
+			// The freelist is written with every commit rather than rebuilt at open: the rebuild
+			// walks the file in a goroutine of bbolt's own, where a damaged page crashes the
+			// process. (A file written without it is walked once, after LoadAll read it whole.)
+			NoFreelistSync: false,
+		})
+		return err
 	})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
@@ -73,26 +88,49 @@ func OpenBolt(path string) (*Bolt, error) {
 		}
 		return nil, fmt.Errorf("store %s: %v", path, err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{metaBucket, logBucket} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
-		for _, k := range Kinds {
-			if _, err := tx.CreateBucketIfNotExists([]byte(k)); err != nil {
-				return err
-			}
-		}
-		_, err := readRev(tx.Bucket(metaBucket))
-		return err
-	})
+	// Reads only until LoadAll has read the whole file: a write has bbolt walk it (to rebuild
+	// its freelist) in a goroutine of its own, where a damaged page cannot be recovered from.
+	var missing bool
 	var logBytes int64
-	if err == nil {
-		err = db.View(func(tx *bolt.Tx) error {
+	err = protect(path, func() error {
+		return db.View(func(tx *bolt.Tx) error {
+			for _, name := range append([][]byte{metaBucket, logBucket}, kindNames()...) {
+				missing = missing || tx.Bucket(name) == nil
+			}
+			if missing {
+				return nil
+			}
+			if _, err := readRev(tx.Bucket(metaBucket)); err != nil {
+				return err
+			}
 			return tx.Bucket(logBucket).ForEach(func(_, v []byte) error {
 				logBytes += int64(len(v))
 				return nil
+			})
+		})
+	})
+	if err == nil && missing && existed {
+		// An older layout, or a root page that lost its buckets: read the whole file here before
+		// the write below has bbolt walk it where a damaged page cannot be recovered from.
+		err = protect(path, func() error { return db.View(walkAll) })
+	}
+	if err == nil && missing { // a new file, or one of an older layout
+		err = protect(path, func() error {
+			return db.Update(func(tx *bolt.Tx) error {
+				for _, name := range append([][]byte{metaBucket, logBucket}, kindNames()...) {
+					if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+						return err
+					}
+				}
+				var err error
+				_, err = readRev(tx.Bucket(metaBucket))
+				if err == nil {
+					err = tx.Bucket(logBucket).ForEach(func(_, v []byte) error {
+						logBytes += int64(len(v))
+						return nil
+					})
+				}
+				return err
 			})
 		})
 	}
@@ -102,6 +140,7 @@ func OpenBolt(path string) (*Bolt, error) {
 	}
 	return &Bolt{
 		db:          db,
+		path:        path,
 		MaxChanges:  DefaultMaxChanges,
 		MaxLogBytes: DefaultMaxLogBytes,
 		logBytes:    logBytes,
@@ -110,16 +149,53 @@ func OpenBolt(path string) (*Bolt, error) {
 	}, nil
 }
 
+// view is a read transaction where a fault or panic reading the file is an error.
+func (b *Bolt) view(f func(tx *bolt.Tx) error) error {
+	return protect(b.path, func() error { return b.db.View(f) })
+}
+
+// walkAll reads every bucket of tx and every byte of its values: a damaged page faults or
+// panics here, where protect turns it into an error.
+func walkAll(tx *bolt.Tx) error {
+	return tx.ForEach(func(_ []byte, bk *bolt.Bucket) error { return walkBucket(bk) })
+}
+
+var sink byte
+
+func walkBucket(bk *bolt.Bucket) error {
+	return bk.ForEach(func(k, v []byte) error {
+		var x byte
+		for _, c := range v {
+			x ^= c
+		}
+		sink ^= x
+		if v == nil {
+			if nb := bk.Bucket(k); nb != nil {
+				return walkBucket(nb)
+			}
+		}
+		return nil
+	})
+}
+
+func kindNames() [][]byte {
+	out := make([][]byte, len(Kinds))
+	for i, k := range Kinds {
+		out[i] = []byte(k)
+	}
+	return out
+}
+
 // Load implements Store.
 func (b *Bolt) Load(kind Kind, fn func(key string, value []byte) error) error {
-	return b.db.View(func(tx *bolt.Tx) error {
+	return b.view(func(tx *bolt.Tx) error {
 		return tx.Bucket([]byte(kind)).ForEach(func(k, v []byte) error { return fn(string(k), v) })
 	})
 }
 
 // Scan implements Store.
 func (b *Bolt) Scan(kind Kind, prefix, from string, fn func(key string, value []byte) bool) error {
-	return b.db.View(func(tx *bolt.Tx) error {
+	return b.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket([]byte(kind)).Cursor()
 		start := prefix
 		if from > start {
@@ -137,7 +213,7 @@ func (b *Bolt) Scan(kind Kind, prefix, from string, fn func(key string, value []
 // Count implements Store.
 func (b *Bolt) Count(kind Kind) (int, error) {
 	n := 0
-	err := b.db.View(func(tx *bolt.Tx) error {
+	err := b.view(func(tx *bolt.Tx) error {
 		n = tx.Bucket([]byte(kind)).Stats().KeyN
 		return nil
 	})
@@ -146,7 +222,7 @@ func (b *Bolt) Count(kind Kind) (int, error) {
 
 // Rev implements Store.
 func (b *Bolt) Rev() (rev int64, err error) {
-	err = b.db.View(func(tx *bolt.Tx) error {
+	err = b.view(func(tx *bolt.Tx) error {
 		rev, err = readRev(tx.Bucket(metaBucket))
 		return err
 	})
@@ -154,8 +230,11 @@ func (b *Bolt) Rev() (rev int64, err error) {
 }
 
 // LoadAll implements Store.
+//
+// It is the read of the whole file that start-up makes: once it is through, the first write (which
+// has bbolt walk the file in a goroutine of its own) is made here.
 func (b *Bolt) LoadAll(fn func(kind Kind, key string, value []byte) error) (rev int64, err error) {
-	err = b.db.View(func(tx *bolt.Tx) error {
+	err = b.view(func(tx *bolt.Tx) error {
 		if rev, err = readRev(tx.Bucket(metaBucket)); err != nil {
 			return err
 		}
@@ -165,12 +244,21 @@ func (b *Bolt) LoadAll(fn func(kind Kind, key string, value []byte) error) (rev 
 				return err
 			}
 		}
-		return nil
+		// The rest of the file too, before the first write walks it.
+		return tx.ForEach(func(name []byte, bk *bolt.Bucket) error {
+			if slices.Contains(Kinds, Kind(name)) {
+				return nil
+			}
+			return walkBucket(bk)
+		})
 	})
 	if err != nil {
 		return 0, err
 	}
-	return rev, nil
+	b.warm.Do(func() {
+		err = protect(b.path, func() error { return b.db.Update(func(*bolt.Tx) error { return nil }) })
+	})
+	return rev, err
 }
 
 // Commit implements Store: one unconditional transaction of Txns.
@@ -341,7 +429,7 @@ func (b *Bolt) Changes(from int64, fn func(Event) error) error {
 // read transaction, so that a slow one does not hold it open (which keeps the file from growing).
 func (b *Bolt) readChanges(from int64) ([]Event, error) {
 	var events []Event
-	err := b.db.View(func(tx *bolt.Tx) error {
+	err := b.view(func(tx *bolt.Tx) error {
 		rev, err := readRev(tx.Bucket(metaBucket))
 		if err != nil || from >= rev {
 			return err

@@ -481,7 +481,8 @@ func fieldsOf(t reflect.Type) *structFields {
 	}
 	var all []jsonField
 	next := []queued{{typ: t}}
-	count, nextCount := map[reflect.Type]int{}, map[reflect.Type]int{}
+	var count map[reflect.Type]int
+	nextCount := map[reflect.Type]int{}
 	visited := map[reflect.Type]bool{}
 	for len(next) > 0 {
 		current := next

@@ -212,7 +212,7 @@ type special struct {
 	*Extra        // flattened: d; b ambiguous
 	Own    string `json:"own"`
 	Skip   string `json:"-"`
-	Dash   string `json:"-,"`
+	Dash   string `json:"-,"` //lint:ignore SA5008 encoding/json names this field "-": the decoder must too
 	hidden string
 	Count  int64                 `json:"count,string"`
 	Addr   netip.Addr            `json:"addr"`

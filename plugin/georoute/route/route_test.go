@@ -157,13 +157,13 @@ func TestBindErrors(t *testing.T) {
 		{model.Name{Records: []model.Record{{Type: "CNAME", Value: "a."}, {Type: "TXT", Value: "b"}}}, "records: a CNAME is the only record of its name"},
 		{model.Name{Pool: "nope"}, `pool: no pool "nope"`},
 		{model.Name{Edge: "nope"}, `edge: no edge "nope"`},
-		{model.Name{Records: []model.Record{{Type: "A", Value: "1.2.3"}}}, "records[0]: A value"},
+		{model.Name{Records: []model.Record{{Type: "A", Value: "1.2.3"}}}, "records[0].value: A value"},
 	} {
-		if _, err := tb.Bind("x.example.net.", tc.spec, FromAPI); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := tb.Bind("x.example.net.", "example.net.", tc.spec, FromAPI); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Bind(%+v) = %v, want %q", tc.spec, err, tc.want)
 		}
 	}
-	b, err := tb.Bind("x.example.net.", model.Name{Records: []model.Record{{Type: "TXT", TTL: 60, Value: `"hello world"`}, {Type: "MX", Value: "10 mail.example.net."}}}, FromAPI)
+	b, err := tb.Bind("x.example.net.", "example.net.", model.Name{Records: []model.Record{{Type: "TXT", TTL: 60, Value: `"hello world"`}, {Type: "MX", Value: "10 mail.example.net."}}}, FromAPI)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +257,7 @@ func TestDetectionBound(t *testing.T) {
 			return err
 		}
 		for name, spec := range cfg.Names {
-			if _, err := tb.Bind(name, spec, FromConfig); err != nil {
+			if _, err := tb.Bind(name, "example.net.", spec, FromConfig); err != nil {
 				return err
 			}
 		}
@@ -291,7 +291,7 @@ func build(t testing.TB, cfg *model.Config) *fixture {
 	}
 	f := &fixture{Table: tb, Names: NewNames()}
 	for name, spec := range cfg.Names {
-		b, err := tb.Bind(name, spec, FromConfig)
+		b, err := tb.Bind(name, "example.net.", spec, FromConfig)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -361,11 +361,10 @@ func TestUpdateIsCompile(t *testing.T) {
 		t.Fatal(err)
 	}
 	type step struct {
-		name         string
-		edges, pools map[string]model.Edge
-		change       func(c *model.Config)
-		edgeIDs      []string
-		poolIDs      []string
+		name    string
+		change  func(c *model.Config)
+		edgeIDs []string
+		poolIDs []string
 	}
 	for _, s := range []step{
 		{name: "edge address", change: func(c *model.Config) { c.Edges["a"] = edge("198.51.100.1") }, edgeIDs: []string{"a"}},

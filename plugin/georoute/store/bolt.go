@@ -54,7 +54,7 @@ type Bolt struct {
 	// MaxLogBytes bounds the change log's size likewise (the newest entry is always kept).
 	MaxLogBytes int64
 
-	logBytes int64 // the entries' size now; only the writer touches it
+	logBytes atomic.Int64 // the entries' size now, changed under bbolt's writer lock
 
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced after every commit, to wake the watchers
@@ -139,15 +139,16 @@ func OpenBolt(path string) (*Bolt, error) {
 		db.Close()
 		return nil, fmt.Errorf("store %s: %v", path, err)
 	}
-	return &Bolt{
+	b := &Bolt{
 		db:          db,
 		path:        path,
 		MaxChanges:  DefaultMaxChanges,
 		MaxLogBytes: DefaultMaxLogBytes,
-		logBytes:    logBytes,
 		changed:     make(chan struct{}),
 		closed:      make(chan struct{}),
-	}, nil
+	}
+	b.logBytes.Store(logBytes)
+	return b, nil
 }
 
 // view is a read transaction where a fault or panic reading the file is an error.
@@ -276,8 +277,8 @@ func (b *Bolt) Commit(ops []Op) error {
 // store cannot hold (an unknown kind, an empty key) gets an error saying so and changes nothing.
 func (b *Bolt) Txns(txns []Txn) ([]Result, error) {
 	results := make([]Result, len(txns))
-	logBytes := b.logBytes
 	err := b.db.Update(func(tx *bolt.Tx) error {
+		logBytes := b.logBytes.Load() // bbolt's writer lock is held: writers take turns here
 		meta, log := tx.Bucket(metaBucket), tx.Bucket(logBucket)
 		log.FillPercent = 1 // appended in revision order, trimmed from the front
 		start, err := readRev(meta)
@@ -334,7 +335,11 @@ func (b *Bolt) Txns(txns []Txn) ([]Result, error) {
 		if err := meta.Put(revKeyName, revKey(rev)); err != nil {
 			return fmt.Errorf("store: revision: %v", err)
 		}
-		return b.trim(log, first, rev, rev-start, &logBytes)
+		err = b.trim(log, first, rev, rev-start, &logBytes)
+		// Still under the lock; should the commit then fail, the log is thought larger than it
+		// is, and trimmed a little early.
+		b.logBytes.Store(logBytes)
+		return err
 	})
 	switch {
 	case errors.Is(err, errNoCommit):
@@ -342,7 +347,6 @@ func (b *Bolt) Txns(txns []Txn) ([]Result, error) {
 	case err != nil:
 		return nil, err
 	}
-	b.logBytes = logBytes
 	b.notify()
 	return results, nil
 }

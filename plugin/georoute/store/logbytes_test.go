@@ -20,8 +20,8 @@ func TestLogBytes(t *testing.T) {
 	big := strings.Repeat("x", 3000)
 	for i := 0; i < 10; i++ {
 		mustTxns(t, s, Txn{Ops: []Op{put(Names, "n"+string(rune('a'+i)), big)}})
-		if s.logBytes > s.MaxLogBytes {
-			t.Fatalf("after commit %d the log holds %d bytes", i+1, s.logBytes)
+		if s.logBytes.Load() > s.MaxLogBytes {
+			t.Fatalf("after commit %d the log holds %d bytes", i+1, s.logBytes.Load())
 		}
 	}
 	var held []int64
@@ -39,13 +39,13 @@ func TestLogBytes(t *testing.T) {
 	if err := s.Changes(10, func(Event) error { return nil }); err != nil {
 		t.Errorf("the newest entry was trimmed: %v", err)
 	}
-	size := s.logBytes
+	size := s.logBytes.Load()
 	s.Close()
 	if s, err = OpenBolt(path); err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if s.logBytes != size {
-		t.Errorf("reopened with a log of %d bytes, was %d", s.logBytes, size)
+	if s.logBytes.Load() != size {
+		t.Errorf("reopened with a log of %d bytes, was %d", s.logBytes.Load(), size)
 	}
 }

@@ -9,11 +9,14 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/coredns/coredns/plugin/pkg/reuseport"
 	"github.com/georoute/appliance/plugin/georoute/api"
+	"github.com/georoute/appliance/plugin/georoute/api/route53"
+	"github.com/georoute/appliance/plugin/georoute/api/sigv4"
 	"github.com/georoute/appliance/plugin/georoute/store"
 )
 
@@ -26,13 +29,28 @@ type apiConfig struct {
 	maxBody  int64
 }
 
+// route53Config is the Route 53 API's part of the Corefile.
+type route53Config struct {
+	addr     string
+	keys     []sigv4.Key
+	verifier *sigv4.Verifier
+}
+
+// Route 53 signs with SigV4 for service route53 and refuses requests signed more than 15
+// minutes away from its clock.
+const (
+	route53Service = "route53"
+	route53MaxSkew = 15 * time.Minute
+)
+
 // background is what runs besides the query path: the committer, the matrix refresh and the
-// API server. It starts with the server and stops on shutdown and before a Corefile reload.
+// API servers. It starts with the server and stops on shutdown and before a Corefile reload.
 type background struct {
 	mu      sync.Mutex
 	stop    chan struct{}
 	wg      sync.WaitGroup
 	srv     *http.Server
+	r53     *http.Server
 	running bool
 }
 
@@ -81,6 +99,19 @@ func (g *GeoRoute) startBackground(bg *background) error {
 		}
 		bg.srv = srv
 	}
+	if g.r53Conf != nil {
+		srv, err := g.serveRoute53()
+		if err != nil {
+			if bg.srv != nil {
+				bg.srv.Close()
+				bg.srv = nil
+			}
+			close(bg.stop)
+			bg.wg.Wait()
+			return err
+		}
+		bg.r53 = srv
+	}
 	bg.running = true
 	return nil
 }
@@ -93,11 +124,13 @@ func (g *GeoRoute) stopBackground(bg *background) error {
 		return nil
 	}
 	bg.running = false
-	if bg.srv != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		bg.srv.Shutdown(ctx)
-		cancel()
-		bg.srv = nil
+	for _, srv := range []**http.Server{&bg.srv, &bg.r53} {
+		if *srv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			(*srv).Shutdown(ctx)
+			cancel()
+			*srv = nil
+		}
 	}
 	close(bg.stop)
 	bg.wg.Wait()
@@ -121,11 +154,12 @@ func (g *GeoRoute) stopBackground(bg *background) error {
 	return nil
 }
 
-// serveAPI listens on the API's address, as the health plugin does (reuseport, so that a
-// Corefile reload can bind it again), with timeouts and, when configured, TLS.
+// serveAPI listens on the API's address, alone (no SO_REUSEPORT: another process on the port
+// would take half the requests, tokens included; a Corefile reload stops this server before the
+// next one binds) and with a bound on open connections, with timeouts and, when configured, TLS.
 func (g *GeoRoute) serveAPI() (*http.Server, error) {
 	c := g.apiConf
-	ln, err := reuseport.Listen("tcp", c.addr)
+	ln, err := api.Listen(c.addr, api.DefaultMaxConns)
 	if err != nil {
 		return nil, fmt.Errorf("api: %v", err)
 	}
@@ -157,6 +191,56 @@ func (g *GeoRoute) serveAPI() (*http.Server, error) {
 		}
 	}()
 	return srv, nil
+}
+
+// serveRoute53 listens on the Route 53 API's address, as serveAPI does.
+func (g *GeoRoute) serveRoute53() (*http.Server, error) {
+	c := g.r53Conf
+	ln, err := reuseport.Listen("tcp", c.addr)
+	if err != nil {
+		return nil, fmt.Errorf("route53: %v", err)
+	}
+	h := route53.New(newRoute53Backend(g), c.verifier, route53.Options{Observe: func(op string, code int, _ time.Duration) {
+		route53Requests.WithLabelValues(op, strconv.Itoa(code)).Inc()
+	}})
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			log.Errorf("route53 on %s: %v", c.addr, err)
+		}
+	}()
+	return srv, nil
+}
+
+// route53KeyFromEnv reads an access key pair from the environment: the access key id from
+// env:VARIABLE or as written, the secret from env:VARIABLE.
+func route53KeyFromEnv(idArg, secretArg string, zones []string) (sigv4.Key, error) {
+	id := idArg
+	if name, ok := strings.CutPrefix(idArg, "env:"); ok {
+		if id = os.Getenv(name); id == "" {
+			return sigv4.Key{}, fmt.Errorf("route53_key %s: the environment variable is empty or unset; the Route 53 API does not start without a key", idArg)
+		}
+	}
+	name, ok := strings.CutPrefix(secretArg, "env:")
+	if !ok || name == "" {
+		return sigv4.Key{}, fmt.Errorf("route53_key %s: name the secret's environment variable as env:VARIABLE (secrets do not belong in a Corefile)", secretArg)
+	}
+	secret := os.Getenv(name)
+	if secret == "" {
+		return sigv4.Key{}, fmt.Errorf("route53_key %s: the environment variable is empty or unset; the Route 53 API does not start without a key", secretArg)
+	}
+	k, err := route53.NewKey(id, secret, zones)
+	if err != nil {
+		return sigv4.Key{}, fmt.Errorf("route53_key: %v", err)
+	}
+	return k, nil
 }
 
 // tokenFromEnv reads a token secret from an environment variable.

@@ -66,7 +66,7 @@ func BenchmarkPinnedNames(b *testing.B) {
 		msgs := make([]*dns.Msg, n)
 		for i := 0; i < n; i++ {
 			name := fmt.Sprintf("t%07x.t.example.net.", i)
-			bd, err := st.table.Bind(name, model.Name{Edge: "fra1", TTL: 10}, route.FromAPI)
+			bd, err := st.table.Bind(name, "example.net.", model.Name{Edge: "fra1", TTL: 10}, route.FromAPI)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -37,6 +37,7 @@ type GeoRoute struct {
 	template  zoneTemplate
 	storePath string
 	apiConf   *apiConfig
+	r53Conf   *route53Config
 	rtts      *rtt.Store
 	cat       *catalog.Catalog      // zones, edges, pools, names, overrides: the one write path
 	names     *route.Names          // the catalog's index of every name; queries read it lock-free

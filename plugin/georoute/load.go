@@ -7,11 +7,32 @@ import (
 	"github.com/georoute/appliance/plugin/georoute/config"
 	"github.com/georoute/appliance/plugin/georoute/route"
 	"github.com/georoute/appliance/plugin/georoute/store"
+	"github.com/miekg/dns"
 )
 
-// baseOf is what the files give the catalog.
+// baseOf is what the files give the catalog: the config, the zones' origins, and what the zone
+// files hold at a name (Base.Static).
 func (g *GeoRoute) baseOf(f *files) *catalog.Base {
-	return &catalog.Base{Config: f.cfg, ConfigPath: g.in.config, Zones: f.origins}
+	static := func(name string) (types []uint16, cut string) {
+		origin := route.ZoneOf(name, f.origins)
+		z := f.zones[origin]
+		if z == nil {
+			return nil, ""
+		}
+		for off, end := 0, false; !end && len(name)-off > len(origin); off, end = dns.NextLabel(name, off) {
+			if _, ok := f.cuts[name[off:]]; ok {
+				cut = name[off:] // the highest cut is the one served
+			}
+		}
+		if name == origin {
+			types = append(types, dns.TypeSOA, dns.TypeNS)
+		}
+		if e, ok := z.Tree.Search(name); ok {
+			types = append(types, e.Types()...)
+		}
+		return types, cut
+	}
+	return &catalog.Base{Config: f.cfg, ConfigPath: g.in.config, Zones: f.origins, Static: static}
 }
 
 // open loads everything at startup: the files, then the store in one read (zones, edges, pools

@@ -36,6 +36,12 @@ var (
 		Help:      "API request durations by route.",
 		Buckets:   plugin.TimeBuckets,
 	}, []string{"route"})
+	route53Requests = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "route53_requests_total",
+		Help:      "Route 53 API requests by operation and status code.",
+	}, []string{"operation", "code"})
 	commitDuration = promauto.NewHistogram(prometheus.HistogramOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: pluginName,

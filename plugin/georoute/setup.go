@@ -13,6 +13,8 @@ import (
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 	"github.com/georoute/appliance/plugin/georoute/api"
+	"github.com/georoute/appliance/plugin/georoute/api/route53"
+	"github.com/georoute/appliance/plugin/georoute/api/sigv4"
 	"github.com/georoute/appliance/plugin/pkg/health"
 	"github.com/miekg/dns"
 )
@@ -73,6 +75,12 @@ func parse(c *caddy.Controller) (*GeoRoute, time.Duration, error) {
 			g.apiConf = &apiConfig{}
 		}
 		return g.apiConf
+	}
+	r53Conf := func() *route53Config {
+		if g.r53Conf == nil {
+			g.r53Conf = &route53Config{}
+		}
+		return g.r53Conf
 	}
 	root := dnsserver.GetConfig(c).Root
 	abs := func(p string) string {
@@ -168,7 +176,7 @@ func parse(c *caddy.Controller) (*GeoRoute, time.Duration, error) {
 				}
 				name, ok := strings.CutPrefix(args[0], "env:")
 				if !ok || name == "" {
-					return nil, 0, c.Errf("api_token %q: name an environment variable as env:VARIABLE (tokens do not belong in a Corefile)", args[0])
+					return nil, 0, c.Errf("api_token: name an environment variable as env:VARIABLE (tokens do not belong in a Corefile, and this one is not repeated here)")
 				}
 				scope, err := api.ParseScope(args[1])
 				if err != nil {
@@ -207,6 +215,40 @@ func parse(c *caddy.Controller) (*GeoRoute, time.Duration, error) {
 					return nil, 0, c.Errf("api_max_body takes a number of bytes, at least 1024")
 				}
 				apiConf().maxBody = n
+			case "route53":
+				args := c.RemainingArgs()
+				if len(args) != 1 {
+					return nil, 0, c.Errf("route53 takes one address (127.0.0.1:8054), got %d", len(args))
+				}
+				if _, _, err := net.SplitHostPort(args[0]); err != nil {
+					return nil, 0, c.Errf("route53 %q is not host:port: %v", args[0], err)
+				}
+				r53Conf().addr = args[0]
+			case "route53_key":
+				args := c.RemainingArgs()
+				if len(args) < 2 {
+					return nil, 0, c.Errf("route53_key takes env:ACCESS_KEY_VARIABLE env:SECRET_VARIABLE [ZONES...]")
+				}
+				k, err := route53KeyFromEnv(args[0], args[1], args[2:])
+				if err != nil {
+					return nil, 0, c.Err(err.Error())
+				}
+				r53Conf().keys = append(r53Conf().keys, k)
+			case "route53_keys":
+				args := c.RemainingArgs()
+				if len(args) != 1 {
+					return nil, 0, c.Errf("route53_keys takes one file")
+				}
+				fh, err := os.Open(abs(args[0]))
+				if err != nil {
+					return nil, 0, c.Errf("route53_keys: %v", err)
+				}
+				ks, err := route53.ReadKeys(fh, args[0])
+				fh.Close()
+				if err != nil {
+					return nil, 0, c.Errf("route53_keys: %v", err)
+				}
+				r53Conf().keys = append(r53Conf().keys, ks...)
 			default:
 				return nil, 0, c.Errf("unknown property '%s'", prop)
 			}
@@ -224,6 +266,24 @@ func parse(c *caddy.Controller) (*GeoRoute, time.Duration, error) {
 		case g.storePath == "":
 			return nil, 0, c.Err("the API needs 'store FILE': a write is acknowledged only once it is on disk")
 		}
+		if err := api.CheckTokens(a.tokens); err != nil {
+			return nil, 0, c.Err(err.Error())
+		}
+	}
+	if r := g.r53Conf; r != nil {
+		switch {
+		case r.addr == "":
+			return nil, 0, c.Err("route53_key and route53_keys need 'route53 ADDRESS'")
+		case len(r.keys) == 0:
+			return nil, 0, c.Err("the Route 53 API does not start without a key: add 'route53_key env:GEOROUTE_AWS_ACCESS_KEY_ID env:GEOROUTE_AWS_SECRET_ACCESS_KEY' (and set them) or 'route53_keys FILE'")
+		case g.storePath == "":
+			return nil, 0, c.Err("the Route 53 API needs 'store FILE': a change is acknowledged only once it is on disk")
+		}
+		v, err := sigv4.NewVerifier(r.keys, route53Service, route53MaxSkew, nil)
+		if err != nil {
+			return nil, 0, c.Errf("route53 keys: %v", err)
+		}
+		r.verifier = v
 	}
 	g.in = in
 	return g, every, nil

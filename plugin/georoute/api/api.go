@@ -4,15 +4,21 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/georoute/appliance/plugin/georoute/model"
 	"github.com/georoute/appliance/plugin/pkg/health"
 	"github.com/miekg/dns"
+	"golang.org/x/net/netutil"
 )
 
 // Backend is the state behind the API. Changes are durable when they return nil.
@@ -144,17 +150,60 @@ func New(b Backend, auth *Auth, o Options) http.Handler {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// On a copy: the server looks at its own request's body to close the connection, rather than
+	// wait for a body it has not asked for with 100 Continue. MaxBytesReader gets w itself, which
+	// closes the connection past the limit.
+	r = r.WithContext(r.Context())
 	r.Body = http.MaxBytesReader(w, r.Body, h.o.MaxBody)
-	h.mux.ServeHTTP(rec, r)
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	pattern := h.serve(rec, r)
 	if h.o.Observe != nil {
-		pattern := r.Pattern
 		if pattern == "" || pattern == "/" {
 			pattern = "other"
 		}
 		h.o.Observe(pattern, rec.status, time.Since(start))
 	}
 }
+
+// serve answers r and returns the route pattern it took ("" when it took none).
+func (h *handler) serve(w http.ResponseWriter, r *http.Request) string {
+	// Before routing, so that no path is discoverable without a token, and before any read of
+	// the body, so that a client waiting on Expect: 100-continue is turned away at once.
+	tok, e := h.auth.token(r)
+	if e != nil {
+		challenge := `Bearer realm="georoute"`
+		if r.Header.Get("Authorization") != "" {
+			challenge += `, error="invalid_token"`
+		}
+		w.Header().Set("WWW-Authenticate", challenge)
+		writeError(w, e)
+		return ""
+	}
+	// The mux would redirect an unclean path (/v1//edges, /v1/edges/../pools) with an HTML body.
+	if p := r.URL.EscapedPath(); p != cleanPath(p) {
+		writeError(w, NotFound("no such endpoint: %s %s (ask for %s)", r.Method, r.URL.Path, cleanPath(r.URL.Path)))
+		return ""
+	}
+	r = r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok))
+	h.mux.ServeHTTP(w, r)
+	return r.Pattern
+}
+
+// cleanPath is p as http.ServeMux cleans it: no "." or ".." segments, no "//".
+func cleanPath(p string) string {
+	c := path.Clean("/" + p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
+}
+
+type tokenKey struct{}
+
+// tokenOf is the token that serve authenticated r with.
+func tokenOf(r *http.Request) *Token { return r.Context().Value(tokenKey{}).(*Token) }
 
 type recorder struct {
 	http.ResponseWriter
@@ -169,17 +218,11 @@ func (r *recorder) WriteHeader(code int) {
 // route registers a handler that runs once the token allows scope (on the zone of the path).
 func (h *handler) route(pattern string, scope Scope, f func(w http.ResponseWriter, r *http.Request) error) {
 	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		tok, e := h.auth.token(r)
-		if e != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="georoute"`)
-			writeError(w, e)
-			return
-		}
 		zone := ""
 		if z := r.PathValue("zone"); z != "" {
 			zone = dns.CanonicalName(z)
 		}
-		if e := tok.allows(scope, zone); e != nil {
+		if e := tokenOf(r).allows(scope, zone); e != nil {
 			writeError(w, e)
 			return
 		}
@@ -197,6 +240,18 @@ func (h *handler) zone(r *http.Request) (string, error) {
 		}
 	}
 	return "", NotFound("zone %s is not served here", z)
+}
+
+// zoneOf is the served zone that holds name, the longest that ends it ("" when none does).
+func (h *handler) zoneOf(name string) string {
+	name = dns.CanonicalName(name)
+	best := ""
+	for _, z := range h.b.Zones() {
+		if dns.IsSubDomain(z, name) && len(z) > len(best) {
+			best = z
+		}
+	}
+	return best
 }
 
 // nameIn turns {name} into a fully qualified name in zone: "www" and "www.example.net" are the
@@ -300,8 +355,16 @@ func (h *handler) putOverride(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// listZones lists the zones the token may see.
 func (h *handler) listZones(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]any{"zones": h.b.Zones()})
+	tok := tokenOf(r)
+	zones := []string{}
+	for _, z := range h.b.Zones() {
+		if tok.inZones(z) {
+			zones = append(zones, z)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"zones": zones})
 	return nil
 }
 
@@ -526,10 +589,37 @@ func (h *handler) explain(w http.ResponseWriter, r *http.Request) error {
 	if qtype == "" {
 		qtype = "A"
 	}
+	// A decision shows the name's binding: a zone-limited token explains only its zones' names.
+	if tok := tokenOf(r); !tok.inZones(h.zoneOf(name)) {
+		e := tok.outside()
+		e.Field = "name"
+		return e
+	}
 	v, err := h.b.Explain(name, qtype, client)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
+}
+
+// DefaultMaxConns bounds the API's open connections: each holds a descriptor, idle ones until
+// the server's idle timeout.
+const DefaultMaxConns = 512
+
+// Listen binds addr for the API alone, without SO_REUSEPORT: a second process on the port
+// would take a share of the requests, and their tokens. A taken port is an error. At most
+// maxConns connections are open at once; the next waits in the kernel's backlog.
+func Listen(addr string, maxConns int) (net.Listener, error) {
+	if maxConns < 1 {
+		return nil, fmt.Errorf("%s: at most %d connections: it takes at least 1", addr, maxConns)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("%s is taken: another process listens on it", addr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return netutil.LimitListener(ln, maxConns), nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -39,9 +40,10 @@ func (s Scope) String() string { return [...]string{"none", "read", "write", "ad
 
 // Token is one bearer token: only its hash is kept, so tokens never reach logs or dumps.
 type Token struct {
-	hash  [32]byte
-	Scope Scope
-	Zones []string // nil: every zone
+	hash   [32]byte
+	origin string // file:line, for errors
+	Scope  Scope
+	Zones  []string // nil: every zone
 }
 
 // NewToken makes a token of secret with scope, limited to zones when any are given.
@@ -63,10 +65,13 @@ func NewToken(secret string, scope Scope, zones []string) (Token, error) {
 }
 
 // ReadTokens reads a token file: one token a line, "SECRET SCOPE [ZONE...]"; '#' starts a comment.
+// Its errors name the file and line, never what the line holds: a mistyped line may hold a secret.
 func ReadTokens(r io.Reader, name string) ([]Token, error) {
 	var out []Token
+	seen := map[[32]byte]int{} // hash: line
 	sc := bufio.NewScanner(r)
-	for line := 1; sc.Scan(); line++ {
+	line := 1
+	for ; sc.Scan(); line++ {
 		text, _, _ := strings.Cut(sc.Text(), "#")
 		f := strings.Fields(text)
 		if len(f) == 0 {
@@ -77,15 +82,54 @@ func ReadTokens(r io.Reader, name string) ([]Token, error) {
 		}
 		scope, err := ParseScope(f[1])
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %v", name, line, err)
+			if _, swapped := ParseScope(f[0]); swapped == nil {
+				return nil, fmt.Errorf("%s:%d: the scope comes first: want SECRET SCOPE [ZONE...]", name, line)
+			}
+			return nil, fmt.Errorf("%s:%d: the second column is not read, write or admin: want SECRET SCOPE [ZONE...]", name, line)
+		}
+		for i, z := range f[2:] {
+			if _, isScope := ParseScope(z); isScope == nil {
+				return nil, fmt.Errorf("%s:%d: column %d is a scope, not a zone: one token a line", name, line, i+3)
+			}
+			if _, ok := dns.IsDomainName(z); !ok {
+				return nil, fmt.Errorf("%s:%d: column %d is not a zone name", name, line, i+3)
+			}
 		}
 		t, err := NewToken(f[0], scope, f[2:])
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %v", name, line, err)
 		}
+		if first, dup := seen[t.hash]; dup {
+			return nil, fmt.Errorf("%s:%d: the same secret as line %d: list each token once", name, line, first)
+		}
+		seen[t.hash] = line
+		t.origin = fmt.Sprintf("%s:%d", name, line)
 		out = append(out, t)
 	}
-	return out, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s:%d: %v", name, line, err)
+	}
+	return out, nil
+}
+
+// CheckTokens reports two tokens with the same secret (from a file and an api_token, say):
+// which of them a request gets would be a guess.
+func CheckTokens(tokens []Token) error {
+	for i := range tokens {
+		for j := range i {
+			if tokens[i].hash == tokens[j].hash {
+				return fmt.Errorf("%s and %s have the same secret: list each token once", tokens[j].describe(), tokens[i].describe())
+			}
+		}
+	}
+	return nil
+}
+
+func (t *Token) describe() string {
+	if t.origin == "" {
+		return "an api_token"
+	}
+	return t.origin
 }
 
 // Auth checks bearer tokens.
@@ -100,26 +144,32 @@ func NewAuth(tokens []Token) *Auth { return &Auth{tokens: tokens} }
 func (a *Auth) Len() int { return len(a.tokens) }
 
 // token finds the token of r: every token is compared, in constant time, whatever matches.
+// The scheme is case-insensitive (RFC 7235) and may be followed by more than one space.
 func (a *Auth) token(r *http.Request) (*Token, *Error) {
-	h := r.Header.Get("Authorization")
-	secret, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || secret == "" {
+	f := strings.Fields(r.Header.Get("Authorization"))
+	if len(f) != 2 || !strings.EqualFold(f[0], "Bearer") {
 		return nil, &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "send Authorization: Bearer <token>"}
 	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(secret)))
+	sum := sha256.Sum256([]byte(f[1]))
 	var found *Token
+	ambiguous := false
 	for i := range a.tokens {
 		if subtle.ConstantTimeCompare(sum[:], a.tokens[i].hash[:]) == 1 {
+			ambiguous = ambiguous || found != nil && (found.Scope != a.tokens[i].Scope || !slices.Equal(found.Zones, a.tokens[i].Zones))
 			found = &a.tokens[i]
 		}
 	}
 	if found == nil {
 		return nil, &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "the token is not valid"}
 	}
+	if ambiguous { // CheckTokens refuses this at start-up; fail closed if it was not called
+		return nil, &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "the token is configured twice with different rights"}
+	}
 	return found, nil
 }
 
-// allows reports whether t may act with scope on zone ("" for objects outside zones).
+// allows reports whether t may act with scope on zone. A zone-limited token reads and changes
+// only its zones; zone "" is an object of no zone (edges, pools, RTT), which it may read only.
 func (t *Token) allows(scope Scope, zone string) *Error {
 	if t.Scope < scope {
 		return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: fmt.Sprintf("this token's scope is %s; this needs %s", t.Scope, scope)}
@@ -133,10 +183,18 @@ func (t *Token) allows(scope Scope, zone string) *Error {
 		}
 		return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: fmt.Sprintf("this token is limited to zones %s; edges, pools and RTT reports need a token for every zone", strings.Join(t.Zones, " "))}
 	}
-	for _, z := range t.Zones {
-		if z == zone {
-			return nil
-		}
+	if !t.inZones(zone) {
+		return t.outside()
 	}
+	return nil
+}
+
+// outside is the error of a zone-limited token asking for another zone.
+func (t *Token) outside() *Error {
 	return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: fmt.Sprintf("this token is limited to zones %s", strings.Join(t.Zones, " "))}
+}
+
+// inZones reports whether t may see zone: a token for every zone sees every zone, even "".
+func (t *Token) inZones(zone string) bool {
+	return t.Zones == nil || slices.Contains(t.Zones, zone)
 }

@@ -19,11 +19,17 @@ import (
 )
 
 // Base is what the files say: the config file's edges, pools and names, and the zone files'
-// origins. Objects the store holds are laid over it: where both define an id, the store's wins.
+// origins and data. Objects the store holds are laid over it: where both define an id, the
+// store's wins.
 type Base struct {
 	Config     *model.Config // decoded and normalized
 	ConfigPath string        // for messages: where to change what it defines
 	Zones      []string      // the zone files' origins
+	// Static says what the zone files hold at name, a name in one of their zones: the types of
+	// its records (the apex's SOA and NS among them; none where the files hold no records), and
+	// the delegation at or above it (the highest name below the apex with NS records), or "".
+	// Nil: the files hold nothing a name must give way to.
+	Static func(name string) (types []uint16, cut string)
 }
 
 // Objects are the zones, edges, pools and overrides kept in the store. Read only once published.
@@ -200,7 +206,7 @@ func update(v *View, stored Objects, edges, pools map[string]bool) (*View, error
 		return nil, err
 	}
 	nv := &View{Rev: v.Rev, Base: v.Base, Stored: stored, Merged: m, Table: t, zones: v.zones, Zones: v.Zones}
-	if !maps.Equal(stored.Zones, v.Stored.Zones) {
+	if !sameKeys(stored.Zones, v.Stored.Zones) {
 		nv.zones = map[string]bool{}
 		for _, z := range v.Base.Zones {
 			nv.zones[z] = true
@@ -213,6 +219,11 @@ func update(v *View, stored Objects, edges, pools map[string]bool) (*View, error
 		nv.Zones = slices.Sorted(maps.Keys(nv.zones))
 	}
 	return nv, nil
+}
+
+// sameKeys reports whether a and b hold the same zones (what they say of them aside).
+func sameKeys(a, b map[string]model.Zone) bool {
+	return maps.EqualFunc(a, b, func(model.Zone, model.Zone) bool { return true })
 }
 
 // Delta says what applying a change changed besides names, for what the caller keeps beside
@@ -287,7 +298,15 @@ func (c *Catalog) Start(base *Base, stored Objects, rev int64) error {
 
 // LoadName binds a name kept in the store against the view published, at start-up.
 func (c *Catalog) LoadName(name string, spec model.Name) error {
-	b, err := c.View().Table.Bind(name, spec, route.FromAPI)
+	v := c.View()
+	zone := v.ZoneOf(name)
+	if zone == "" {
+		return fmt.Errorf("%s is not inside a zone served here", name)
+	}
+	if e := v.checkPlacement(name, zone, spec); e != nil {
+		return e
+	}
+	b, err := v.Table.Bind(name, zone, spec, route.FromAPI)
 	if err != nil {
 		return err
 	}
@@ -302,18 +321,23 @@ func bindConfigNames(v *View) (map[string]*route.Binding, error) {
 	binds := make(map[string]*route.Binding, len(cfg.Names))
 	for _, name := range slices.Sorted(maps.Keys(cfg.Names)) {
 		field := fmt.Sprintf("names[%q]", name)
-		if v.ZoneOf(name) == "" {
+		zone := v.ZoneOf(name)
+		if zone == "" {
 			es = append(es, &model.FieldError{Code: model.CodeForbidden, Field: field, Message: fmt.Sprintf("%s is not inside a zone served here (%v)", name, v.Zones)})
 			continue
 		}
 		spec := cfg.Names[name]
-		if err := spec.Validate(name, v.hasEdge, v.hasPool); err != nil {
+		if err := spec.Validate(name, zone, v.hasEdge, v.hasPool); err != nil {
 			for _, fe := range asFieldErrors(err) {
 				es = append(es, prefixed(fe, field))
 			}
 			continue
 		}
-		b, err := v.Table.Bind(name, spec, route.FromConfig)
+		if e := v.checkPlacement(name, zone, spec); e != nil {
+			es = append(es, &model.FieldError{Code: e.Code, Field: model.JoinPath(field, e.Field), Message: e.Message})
+			continue
+		}
+		b, err := v.Table.Bind(name, zone, spec, route.FromConfig)
 		if err != nil {
 			// CheckDetection names the name itself.
 			if fe, ok := model.AsFieldError(err); ok && fe.Field == field {

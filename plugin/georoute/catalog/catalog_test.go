@@ -6,16 +6,19 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/georoute/appliance/plugin/georoute/model"
 	"github.com/georoute/appliance/plugin/georoute/route"
 	"github.com/georoute/appliance/plugin/georoute/store"
+	"github.com/miekg/dns"
 )
 
 func ptr[T any](v T) *T { return &v }
 
-// base is a config file with two edges, a pool and a name, in zone example.net.
+// base is a config file with two edges, a pool and a name, in zone example.net, whose file
+// holds an address at mail, a CNAME at alias and a delegation at lab (see static).
 func base() *Base {
 	cfg := &model.Config{
 		Edges: map[string]model.Edge{
@@ -26,7 +29,27 @@ func base() *Base {
 		Names: map[string]model.Name{"www.example.net.": {Pool: "web"}},
 	}
 	cfg.Normalize()
-	return &Base{Config: cfg, ConfigPath: "georoute.yaml", Zones: []string{"example.net."}}
+	return &Base{Config: cfg, ConfigPath: "georoute.yaml", Zones: []string{"example.net."}, Static: static}
+}
+
+// static is what the zone file of example.net holds, as the plugin's baseOf reports it.
+func static(name string) (types []uint16, cut string) {
+	if name == "lab.example.net." || strings.HasSuffix(name, ".lab.example.net.") {
+		cut = "lab.example.net."
+	}
+	switch name {
+	case "example.net.":
+		return []uint16{dns.TypeSOA, dns.TypeNS, dns.TypeMX}, cut
+	case "mail.example.net.":
+		return []uint16{dns.TypeA}, cut
+	case "alias.example.net.":
+		return []uint16{dns.TypeCNAME}, cut
+	case "lab.example.net.":
+		return []uint16{dns.TypeNS}, cut
+	case "ns.lab.example.net.":
+		return []uint16{dns.TypeA}, cut
+	}
+	return nil, cut
 }
 
 // fixture is a catalog on a real bbolt store.
@@ -138,6 +161,17 @@ func TestErrors(t *testing.T) {
 		{"delete a config name", (&Change{}).DeleteName("example.net.", "www.example.net.", ""), Conflict, CodeInConfig, ""},
 		{"create a zone file's zone", (&Change{}).PutZone("example.net.", model.Zone{}), Conflict, CodeInConfig, ""},
 		{"create a zone over names", (&Change{}).PutZone("t.example.net.", model.Zone{}), Conflict, CodeInUse, ""},
+
+		// What the zone file holds: a CNAME is alone, and a delegation serves only its referral.
+		{"CNAME at the apex", (&Change{}).PutName("example.net.", "example.net.", model.Name{Records: []model.Record{{Type: "CNAME", Value: "www"}}}, "put"), Invalid, model.CodeInvalid, "put.records[0]"},
+		{"CNAME beside the file's records", (&Change{}).PutName("example.net.", "mail.example.net.", model.Name{Records: []model.Record{{Type: "CNAME", Value: "www"}}}, "put"), Conflict, CodeInConfig, "put.records[0]"},
+		{"records beside the file's CNAME", (&Change{}).PutName("example.net.", "alias.example.net.", model.Name{Records: []model.Record{{Type: "TXT", Value: "x"}}}, "put"), Conflict, CodeInConfig, "put"},
+		{"routed beside the file's CNAME", (&Change{}).PutName("example.net.", "alias.example.net.", model.Name{Pool: "web"}, ""), Conflict, CodeInConfig, ""},
+		{"at a delegation", (&Change{}).PutName("example.net.", "lab.example.net.", model.Name{Edge: "fra1"}, ""), Conflict, CodeInConfig, ""},
+		{"below a delegation", (&Change{}).PutName("example.net.", "x.lab.example.net.", model.Name{Edge: "fra1"}, ""), Conflict, CodeInConfig, ""},
+		{"below a delegation, DS", (&Change{}).PutName("example.net.", "x.lab.example.net.", model.Name{Records: []model.Record{{Type: "DS", Value: "1 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE4B6A5B8D2F4C6B3A2E1D0C9B"}}}, ""), Conflict, CodeInConfig, ""},
+		{"NS below the apex", (&Change{}).PutName("example.net.", "sub.example.net.", model.Name{Records: []model.Record{{Type: "NS", Value: "ns1.example.org."}}}, ""), Invalid, model.CodeInvalid, "records[0]"},
+		{"record set beside the file's CNAME", (&Change{}).PutRRSet("example.net.", "alias.example.net.", "TXT", []model.Record{{Value: "x"}}, ""), Conflict, CodeInConfig, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := f.state()
@@ -440,4 +474,35 @@ func TestRRSets(t *testing.T) {
 	other := newFixture(t, f.db)
 	follow(t, other, 0)
 	sameState(t, "replayed", f.state(), other.state())
+}
+
+// TestZoneFileData: a name gives way to what the zone file holds, in the config file as through a
+// change; DS records at a delegation are the parent's to serve; relative names in values are
+// relative to the name's own zone.
+func TestZoneFileData(t *testing.T) {
+	f := newFixture(t, nil)
+	ds := model.Record{Type: "DS", Value: "1 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE4B6A5B8D2F4C6B3A2E1D0C9B"}
+	f.must((&Change{}).PutName("example.net.", "lab.example.net.", model.Name{Records: []model.Record{ds}}, ""))
+	f.must((&Change{}).PutZone("example.org.", model.Zone{}).
+		PutName("example.org.", "x.example.org.", model.Name{Records: []model.Record{{Type: "MX", Value: "10 mail"}}}, ""))
+	if mx := f.cat.Names().Get("x.example.org.").Records[dns.TypeMX]; len(mx) != 1 || mx[0].(*dns.MX).Mx != "mail.example.org." {
+		t.Errorf("MX 10 mail in example.org is %v", mx)
+	}
+	f.must((&Change{}).PutName("example.net.", "y.example.net.", model.Name{Records: []model.Record{{Type: "CNAME", Value: "mail"}}}, ""))
+	if cn := f.cat.Names().Get("y.example.net.").Records[dns.TypeCNAME]; cn[0].(*dns.CNAME).Target != "mail.example.net." {
+		t.Errorf("CNAME mail in example.net is %v", cn)
+	}
+
+	for name, spec := range map[string]model.Name{
+		"mail.example.net.":  {Records: []model.Record{{Type: "CNAME", Value: "www"}}},
+		"x.lab.example.net.": {Edge: "fra1"},
+		"example.net.":       {Records: []model.Record{{Type: "CNAME", Value: "www"}}},
+	} {
+		b := base()
+		b.Config.Names[name] = spec
+		err := New(route.NewNames()).Start(b, NewObjects(), 0)
+		if err == nil || !strings.Contains(err.Error(), `names["`+name+`"]`) {
+			t.Errorf("config file name %s %+v: %v", name, spec, err)
+		}
+	}
 }

@@ -53,8 +53,8 @@ type Op struct {
 	// prerequisites); a condition that does not hold refuses the whole change.
 	Type      string
 	Records   []model.Record
-	IfAbsent  bool           // the name has no records of the type
-	IfPresent bool           // it has some
+	IfAbsent  bool           // the name has no records of the type (a zone op: the zone does not exist)
+	IfPresent bool           // it has some (a zone op: the zone exists)
 	IfEquals  []model.Record // non-nil: they are exactly these (TTL and values, in any order)
 }
 

@@ -262,6 +262,10 @@ func (c *Catalog) stageZone(v *View, o *Objects, op *Op, i int, p *Plan) error {
 	switch {
 	case inFile:
 		return errorf(Conflict, CodeInConfig, op.Field, "zone %s is defined by a zone file: change it there", origin)
+	case op.IfAbsent && served:
+		return errorf(Conflict, CodeExists, op.Field, "zone %s exists", origin)
+	case op.IfPresent && !served:
+		return errorf(NotFound, CodeNotFound, op.Field, "no zone %s", origin)
 	case op.Delete && !inStore:
 		return errorf(NotFound, CodeNotFound, op.Field, "no zone %s", origin)
 	case op.Delete:
@@ -336,10 +340,14 @@ func (c *Catalog) prepareNames(before, v *View, ch *Change, s *Stage, p *Plan) e
 		spec := op.Name
 		spec.Records = slices.Clone(spec.Records)
 		spec.Normalize()
-		if err := spec.Validate(name, hasEdge, hasPool); err != nil {
+		if err := spec.Validate(name, op.Zone, hasEdge, hasPool); err != nil {
 			return AsError(err, op.Field)
 		}
-		b, err := v.Table.Bind(name, spec, route.FromAPI)
+		if e := v.checkPlacement(name, op.Zone, spec); e != nil {
+			e.Field = model.JoinPath(op.Field, e.Field)
+			return e
+		}
+		b, err := v.Table.Bind(name, op.Zone, spec, route.FromAPI)
 		if err != nil {
 			return AsError(err, op.Field)
 		}
@@ -356,6 +364,41 @@ func (c *Catalog) prepareNames(before, v *View, ch *Change, s *Stage, p *Plan) e
 			local = map[string]*route.Binding{}
 		}
 		local[name] = b
+	}
+	return nil
+}
+
+// checkPlacement refuses a binding of name in zone that the zone's other data would keep from
+// being served as written: a CNAME at the apex (it holds the SOA and NS) or beside the zone
+// file's records of the name, any data beside the zone file's CNAME (RFC 1034 section 3.6.2,
+// RFC 2181 section 10.1), and any name at or below a delegation of the zone file but DS
+// records at the delegation itself. The error's field is relative to the name's.
+func (v *View) checkPlacement(name, zone string, spec model.Name) *Error {
+	cname := slices.IndexFunc(spec.Records, func(r model.Record) bool { return r.Type == "CNAME" })
+	cnameField := fmt.Sprintf("records[%d]", cname)
+	if cname >= 0 && name == zone {
+		return errorf(Invalid, model.CodeInvalid, cnameField, "a CNAME cannot be at the apex of zone %s, which holds its SOA and NS records (RFC 1034 section 3.6.2): bind the apex to a pool or an edge, or give it A and AAAA records", zone)
+	}
+	if _, inFile := v.zones[zone]; !inFile || v.Base.Static == nil {
+		return nil
+	}
+	types, cut := v.Base.Static(name)
+	onlyDS := len(spec.Records) > 0 && !slices.ContainsFunc(spec.Records, func(r model.Record) bool { return r.Type != "DS" })
+	switch {
+	case cut == name && !onlyDS:
+		return errorf(Conflict, CodeInConfig, "", "the zone file of %s delegates %s (NS records): only the referral is served there, so a name set here may hold only the delegation's DS records; set the rest in the delegated zone", zone, name)
+	case cut != "" && cut != name:
+		return errorf(Conflict, CodeInConfig, "", "%s is below %s, which the zone file of %s delegates (NS records): only the referral is served there, so set the name in the delegated zone", name, cut, zone)
+	}
+	var held []string
+	for _, t := range types {
+		held = append(held, dns.TypeToString[t])
+	}
+	switch {
+	case cname >= 0 && len(types) > 0:
+		return errorf(Conflict, CodeInConfig, cnameField, "the zone file of %s holds %s records at %s, and a CNAME is the only record of its name (RFC 2181 section 10.1): remove them there, or give %s records of other types", zone, strings.Join(held, ", "), name, name)
+	case slices.Contains(types, dns.TypeCNAME):
+		return errorf(Conflict, CodeInConfig, "", "the zone file of %s holds a CNAME at %s, which is the only record of its name (RFC 2181 section 10.1): remove it there first", zone, name)
 	}
 	return nil
 }
@@ -391,11 +434,11 @@ func (c *Catalog) rrset(v *View, op *Op, old *route.Binding) error {
 	case (op.IfPresent || op.IfEquals != nil) && len(have) == 0:
 		return errorf(NotFound, CodeNoRRSet, op.Field, "%s has no %s records", op.ID, t)
 	case op.IfEquals != nil:
-		want, err := canonical(op.ID, t, op.IfEquals)
+		want, err := canonical(op.ID, op.Zone, t, op.IfEquals)
 		if err != nil {
 			return errorf(Invalid, model.CodeInvalid, op.Field, "%v", err)
 		}
-		got, _ := canonical(op.ID, t, have)
+		got, _ := canonical(op.ID, op.Zone, t, have)
 		if !slices.Equal(want, got) {
 			return errorf(Conflict, CodeRRSetDiffer, op.Field, "the %s records of %s are %s, not %s", t, op.ID, strings.Join(got, ", "), strings.Join(want, ", "))
 		}
@@ -430,11 +473,11 @@ func routedBy(b *route.Binding) string {
 }
 
 // canonical is records of type t as sorted presentation strings (TTL included), for comparing sets.
-func canonical(name, t string, records []model.Record) ([]string, error) {
+func canonical(name, origin, t string, records []model.Record) ([]string, error) {
 	out := make([]string, 0, len(records))
 	for _, r := range records {
 		r.Type = t
-		rr, err := r.RR(name)
+		rr, err := r.RR(name, origin)
 		if err != nil {
 			return nil, err
 		}

@@ -109,6 +109,7 @@ var ParseDuration = check.ParseDuration
 // Zone is a zone created at run time (the API, Route 53's CreateHostedZone). Its SOA and NS come
 // from the appliance's zone template; these are what its creator said of it.
 type Zone struct {
-	Comment         string `json:"comment,omitempty"`
-	CallerReference string `json:"caller_reference,omitempty"`
+	Comment         string            `json:"comment,omitempty"`
+	CallerReference string            `json:"caller_reference,omitempty"`
+	Tags            map[string]string `json:"tags,omitempty"` // Route 53's tags of the hosted zone
 }

@@ -8,9 +8,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"unicode/utf8"
 
 	"github.com/georoute/appliance/plugin/georoute/geo"
 	"github.com/miekg/dns"
+	"golang.org/x/net/idna"
 )
 
 // Policies are the routing policies a pool may name.
@@ -115,8 +118,15 @@ func lowerKeys[V any](m map[string]V) map[string]V {
 	return out
 }
 
-// CanonicalName is name in lower case and fully qualified.
-func CanonicalName(name string) string { return dns.CanonicalName(strings.TrimSpace(name)) }
+// CanonicalName is name in lower case and fully qualified, a label not in ASCII in its IDNA
+// (punycode) form: "Bücher.example.net" is xn--bcher-kva.example.net.
+func CanonicalName(name string) string {
+	name = dns.CanonicalName(strings.TrimSpace(name))
+	if ascii, err := asciiName(name); err == nil {
+		return ascii
+	}
+	return name // CheckName says why
+}
 
 // Validate checks a normalized config as a whole: every field, every reference, no cycles.
 func (c *Config) Validate() error {
@@ -134,7 +144,7 @@ func (c *Config) Validate() error {
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Names)) {
 		n := c.Names[name]
-		n.validate(fmt.Sprintf("names[%q]", name), name, c.hasEdge, c.hasPool, &es)
+		n.validate(fmt.Sprintf("names[%q]", name), name, "", c.hasEdge, c.hasPool, &es)
 	}
 	c.Defaults.validate(&es)
 	c.RTT.validate(&es)
@@ -385,14 +395,16 @@ func (r *Rule) validate(path, policy string, es *Errors) {
 	}
 }
 
-// Validate checks one normalized name binding on its own.
-func (n *Name) Validate(name string, hasEdge, hasPool func(string) bool) error {
+// Validate checks one normalized name binding on its own, as name holds it in the zone origin.
+// An empty origin is a zone not known yet (the config file read alone): relative names in
+// values then read as relative to the root, and the checks that need the zone wait for it.
+func (n *Name) Validate(name, origin string, hasEdge, hasPool func(string) bool) error {
 	var es Errors
-	n.validate("", name, hasEdge, hasPool, &es)
+	n.validate("", name, origin, hasEdge, hasPool, &es)
 	return es.Err()
 }
 
-func (n *Name) validate(path, name string, hasEdge, hasPool func(string) bool, es *Errors) {
+func (n *Name) validate(path, name, origin string, hasEdge, hasPool func(string) bool, es *Errors) {
 	at := func(f string) string { return JoinPath(path, f) }
 	if err := CheckName(name); err != nil {
 		es.add(CodeInvalid, at("name"), "%s", err.Error())
@@ -418,11 +430,7 @@ func (n *Name) validate(path, name string, hasEdge, hasPool func(string) bool, e
 	if n.TTL != 0 && n.Pool != "" {
 		es.add(CodeInvalid, at("ttl"), "a pool-bound name takes its TTL from the pool")
 	}
-	for i, r := range n.Records {
-		if _, field, err := r.parse(name); err != nil {
-			es.add(CodeInvalid, JoinPath(fmt.Sprintf("%s[%d]", at("records"), i), field), "%s", err.Error())
-		}
-	}
+	n.rrs(path, name, origin, es)
 }
 
 // StaticTypes are the record types a name may hold.
@@ -432,22 +440,108 @@ var StaticTypes = map[string]uint16{
 	"SVCB": dns.TypeSVCB, "DS": dns.TypeDS, "SSHFP": dns.TypeSSHFP, "TLSA": dns.TypeTLSA,
 }
 
-// RR parses r as a resource record owned by name.
-func (r Record) RR(name string) (dns.RR, error) {
-	rr, _, err := r.parse(name)
+// MaxReplyBytes is the most a name's records of one type, and all its records together, may
+// take in a reply (compressed, question included): a DNS message holds 65,535 bytes, and the
+// header, EDNS options and a TSIG need room too.
+const MaxReplyBytes = 65000
+
+// RRs returns n's records as name serves them in the zone origin, each checked as Record.RR
+// does and all of them as a set: each record once, a CNAME alone and not to its own name, NS
+// records only at the apex (a delegation belongs in the zone file), and no more of one type, nor
+// in all, than a reply holds (MaxReplyBytes). Errors name the record ("records[1].value").
+func (n *Name) RRs(name, origin string) ([]dns.RR, error) {
+	var es Errors
+	rrs := n.rrs("", name, origin, &es)
+	return rrs, es.Err()
+}
+
+func (n *Name) rrs(path, name, origin string, es *Errors) []dns.RR {
+	at := func(i int) string { return JoinPath(path, fmt.Sprintf("records[%d]", i)) }
+	rrs := make([]dns.RR, 0, len(n.Records))
+	for i, r := range n.Records {
+		rr, field, err := r.parse(name, origin)
+		if err != nil {
+			es.add(CodeInvalid, JoinPath(at(i), field), "%s", err.Error())
+			continue
+		}
+		rrs = append(rrs, rr)
+	}
+	if len(rrs) != len(n.Records) {
+		return nil
+	}
+	bad := len(*es)
+	similar := make(map[string][]int, len(rrs)) // type and rdata in lower case -> records
+	byType := map[uint16][]dns.RR{}
+	cnames := 0
+	for i, rr := range rrs {
+		h := rr.Header()
+		key := strings.ToLower(strings.TrimPrefix(rr.String(), h.String()))
+		key = dns.TypeToString[h.Rrtype] + " " + key
+		for _, j := range similar[key] {
+			if dns.IsDuplicate(rrs[j], rr) {
+				es.add(CodeInvalid, at(i), "repeats records[%d] (%s %s): a name holds each record once", j, dns.TypeToString[h.Rrtype], n.Records[j].Value)
+				break
+			}
+		}
+		similar[key] = append(similar[key], i)
+		byType[h.Rrtype] = append(byType[h.Rrtype], rr)
+		switch x := rr.(type) {
+		case *dns.CNAME:
+			cnames++
+			if strings.EqualFold(x.Target, name) {
+				es.add(CodeInvalid, JoinPath(at(i), "value"), "a CNAME to its own name (%s) loops: resolvers get SERVFAIL", x.Target)
+			}
+		case *dns.NS:
+			if origin != "" && name != origin {
+				es.add(CodeInvalid, at(i), "NS records below the apex of %s would make %s a delegation, and delegations belong in the zone file: put its NS records (and glue) there", origin, name)
+			}
+		}
+	}
+	if cnames > 0 && len(rrs) > 1 {
+		es.add(CodeInvalid, JoinPath(path, "records"), "a CNAME is the only record of its name (RFC 2181 §10.1): %s has %d records", name, len(rrs))
+	}
+	if len(*es) > bad {
+		return nil
+	}
+	for _, t := range slices.Sorted(maps.Keys(byType)) {
+		if size := replyBytes(name, t, byType[t]); size > MaxReplyBytes {
+			es.add(CodeInvalid, JoinPath(path, "records"), "the %d %s records take %d bytes of a reply, more than the %d it can hold: use fewer or shorter records", len(byType[t]), dns.TypeToString[t], size, MaxReplyBytes)
+		}
+	}
+	if size := replyBytes(name, dns.TypeANY, rrs); len(byType) > 1 && size > MaxReplyBytes {
+		es.add(CodeInvalid, JoinPath(path, "records"), "the %d records take %d bytes of a reply together, more than the %d it can hold: use fewer or shorter records", len(rrs), size, MaxReplyBytes)
+	}
+	if len(*es) > bad {
+		return nil
+	}
+	return rrs
+}
+
+// replyBytes is the size of a reply to a question for name and t that answers rrs, compressed.
+func replyBytes(name string, t uint16, rrs []dns.RR) int {
+	m := &dns.Msg{Compress: true, Question: []dns.Question{{Name: name, Qtype: t, Qclass: dns.ClassINET}}, Answer: rrs}
+	return m.Len()
+}
+
+// RR parses r as a resource record owned by name in the zone origin, as a zone file would: a
+// relative name in its value is relative to origin ("" reads it as relative to the root). The
+// record is returned as DNS sends it: packed and read back, and its presentation reads back to
+// it too, so that what is listed is what is served.
+func (r Record) RR(name, origin string) (dns.RR, error) {
+	rr, _, err := r.parse(name, origin)
 	return rr, err
 }
 
 // parse is RR that also names the field of r that is wrong: type, ttl or value.
-func (r Record) parse(name string) (dns.RR, string, error) {
+func (r Record) parse(name, origin string) (dns.RR, string, error) {
 	if _, ok := StaticTypes[r.Type]; !ok {
 		return nil, "type", fmt.Errorf("type %q is not one of the record types a name may hold", r.Type)
 	}
 	if strings.ContainsAny(r.Value, "\n\r") {
 		return nil, "value", fmt.Errorf("value %q holds a line break", r.Value)
 	}
-	if strings.Contains(r.Value, ";") && r.Type != "TXT" {
-		return nil, "value", fmt.Errorf("value %q holds a ';', which starts a comment in presentation format", r.Value)
+	if i := commentAt(r.Value); i >= 0 {
+		return nil, "value", fmt.Errorf("value %q holds a ';' outside quotes, which starts a comment in presentation format: quote the text that holds it, or write \\;", r.Value)
 	}
 	if r.TTL > MaxTTL {
 		return nil, "ttl", fmt.Errorf("ttl %d is above the largest TTL, %d", r.TTL, MaxTTL)
@@ -456,14 +550,80 @@ func (r Record) parse(name string) (dns.RR, string, error) {
 	if ttl == 0 {
 		ttl = 300
 	}
-	rr, err := dns.NewRR(fmt.Sprintf("%s %d IN %s %s", name, ttl, r.Type, r.Value))
+	if origin == "" {
+		origin = "."
+	}
+	rr, err := readRR(fmt.Sprintf("%s %d IN %s %s", name, ttl, r.Type, r.Value), origin)
 	if err != nil {
 		return nil, "value", fmt.Errorf("%s value %q does not parse: %s", r.Type, r.Value, cleanParseError(err))
 	}
 	if rr == nil {
 		return nil, "value", fmt.Errorf("%s value is empty", r.Type)
 	}
-	return rr, "", nil
+	if caa, ok := rr.(*dns.CAA); ok && !caaTag.MatchString(caa.Tag) {
+		return nil, "value", fmt.Errorf("CAA tag %q is not a tag: 1 to 15 letters and digits (RFC 8659), such as issue, issuewild or iodef", caa.Tag)
+	}
+	sent, err := wire(rr)
+	if err != nil {
+		return nil, "value", fmt.Errorf("%s value %q cannot be sent in DNS: %s", r.Type, r.Value, strings.TrimPrefix(err.Error(), "dns: "))
+	}
+	if again, err := readRR(sent.String(), "."); err != nil || again == nil || again.String() != sent.String() {
+		return nil, "value", fmt.Errorf("%s value %q is sent as %q, which does not read back as the same record", r.Type, r.Value, strings.TrimPrefix(sent.String(), sent.Header().String()))
+	}
+	return sent, "", nil
+}
+
+// caaTag is a CAA property tag (RFC 8659, section 4.1).
+var caaTag = regexp.MustCompile(`^[a-zA-Z0-9]{1,15}$`)
+
+// readRR reads one record in presentation format, relative names relative to origin. More than
+// one is an error: a value is one record.
+func readRR(s, origin string) (dns.RR, error) {
+	zp := dns.NewZoneParser(strings.NewReader(s+"\n"), origin, "")
+	rr, ok := zp.Next()
+	if err := zp.Err(); err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, nil
+	}
+	if _, more := zp.Next(); more || zp.Err() != nil {
+		return nil, fmt.Errorf("the value holds more than one record")
+	}
+	return rr, nil
+}
+
+var wireBuf = sync.Pool{New: func() any { return new([dns.MaxMsgSize]byte) }}
+
+// wire packs rr as a reply would carry it and reads it back.
+func wire(rr dns.RR) (dns.RR, error) {
+	buf := wireBuf.Get().(*[dns.MaxMsgSize]byte)
+	defer wireBuf.Put(buf)
+	off, err := dns.PackRR(rr, buf[:], 0, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	back, _, err := dns.UnpackRR(buf[:off], 0)
+	return back, err
+}
+
+// commentAt is the offset of the first ';' of v outside quotes and not escaped, or -1: a zone
+// parser takes it and what follows for a comment, and the record would be cut short.
+func commentAt(v string) int {
+	quoted := false
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '\\':
+			i++
+		case '"':
+			quoted = !quoted
+		case ';':
+			if !quoted {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 func cleanParseError(err error) string {
@@ -473,11 +633,25 @@ func cleanParseError(err error) string {
 	return err.Error()
 }
 
-// CheckName checks that name is a fully qualified domain name, with a wildcard only as its whole
-// leftmost label.
+// CheckName checks that name is a fully qualified domain name that DNS answers as written: in
+// ASCII, without escapes, spaces or the characters a query name spells escaped, and with a
+// wildcard only as its whole leftmost label.
 func CheckName(name string) error {
 	if _, ok := dns.IsDomainName(name); !ok || name == "" || !dns.IsFqdn(name) {
 		return fmt.Errorf("%q is not a domain name", name)
+	}
+	for i := 0; i < len(name); i++ {
+		switch b := name[i]; {
+		case b >= utf8.RuneSelf:
+			if ascii, err := asciiName(name); err == nil && ascii != name {
+				return fmt.Errorf("%q is not in ASCII: write it in its IDNA (punycode) form, %s", name, ascii)
+			}
+			return fmt.Errorf("%q is not in ASCII, nor a name IDNA can write in ASCII: write it in punycode (xn--...)", name)
+		case b == '\\':
+			return fmt.Errorf("%q holds an escape (\\): a name here is labels of letters, digits, '-' and '_' between dots", name)
+		case b <= ' ' || b == 0x7f || strings.IndexByte(`"'();@`, b) >= 0:
+			return fmt.Errorf("%q holds %q, which DNS cannot answer as written: a name here is labels of letters, digits, '-' and '_' between dots", name, string(b))
+		}
 	}
 	labels := dns.SplitDomainName(name)
 	for i, l := range labels {
@@ -489,6 +663,24 @@ func CheckName(name string) error {
 		return fmt.Errorf("the root cannot be a routed name")
 	}
 	return nil
+}
+
+// asciiName is name with each label that is not in ASCII in its IDNA (punycode) form.
+func asciiName(name string) (string, error) {
+	labels := strings.Split(name, ".")
+	for i, l := range labels {
+		for j := 0; j < len(l); j++ {
+			if l[j] >= utf8.RuneSelf {
+				a, err := idna.Lookup.ToASCII(l)
+				if err != nil {
+					return "", err
+				}
+				labels[i] = a
+				break
+			}
+		}
+	}
+	return strings.Join(labels, "."), nil
 }
 
 // CheckCycles checks only that no pool reaches itself through its members: what a change of a

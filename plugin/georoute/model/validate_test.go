@@ -1,7 +1,9 @@
 package model
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,6 +75,50 @@ func TestValidatePaths(t *testing.T) {
 		{"record type", name(Name{Records: []Record{{Type: "A", Value: "192.0.2.1"}, {Type: "A", Value: "192.0.2.2"}, {Type: "SPF", Value: "x"}}}), CodeInvalid, "records[2].type"},
 		{"valid records", name(Name{Records: []Record{{Type: "txt", TTL: 60, Value: `"hello"`}, {Type: "A", Value: "192.0.2.1"}}}), "", ""},
 		{"name unknown edge", name(Name{Edge: "nope"}), CodeUnknown, "edge"},
+
+		// Records that do not pack, or pack into what a resolver calls FORMERR.
+		{"DS digest not hex", name(Name{Records: []Record{{Type: "DS", Value: "12345 8 2 zz"}}}), CodeInvalid, "records[0].value"},
+		{"SSHFP fingerprint not hex", name(Name{Records: []Record{{Type: "SSHFP", Value: "1 1 xyz"}}}), CodeInvalid, "records[0].value"},
+		{"TLSA data not hex", name(Name{Records: []Record{{Type: "TLSA", Value: "3 1 1 nothex"}}}), CodeInvalid, "records[0].value"},
+		{"CAA tag", name(Name{Records: []Record{{Type: "CAA", Value: `0 bad-tag! "x"`}}}), CodeInvalid, "records[0].value"},
+		{"CAA tag too long", name(Name{Records: []Record{{Type: "CAA", Value: `0 abcdefghijklmnop "x"`}}}), CodeInvalid, "records[0].value"},
+		{"CAA with parameters", name(Name{Records: []Record{{Type: "CAA", Value: `0 issue "ca.example.net; account=230123"`}}}), "", ""},
+		{"DS", name(Name{Records: []Record{{Type: "DS", Value: "12345 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE4B6A5B8D2F4C6B3A2E1D0C9B"}}}), "", ""},
+		// A ';' outside quotes would cut the value short.
+		{"TXT comment", name(Name{Records: []Record{{Type: "TXT", Value: "abc ; comment"}}}), CodeInvalid, "records[0].value"},
+		{"TXT quoted ;", name(Name{Records: []Record{{Type: "TXT", Value: `"abc ; not a comment"`}}}), "", ""},
+		{"TXT escaped ;", name(Name{Records: []Record{{Type: "TXT", Value: `abc\;def`}}}), "", ""},
+		// A set of records.
+		{"duplicate", name(Name{Records: []Record{{Type: "A", Value: "192.0.2.1"}, {Type: "A", Value: "192.0.2.2"}, {Type: "a", TTL: 60, Value: "192.0.2.1"}}}), CodeInvalid, "records[2]"},
+		{"duplicate relative name", name(Name{Records: []Record{{Type: "MX", Value: "10 Mail.example.net."}, {Type: "MX", Value: "10 mail"}}}), CodeInvalid, "records[1]"},
+		{"TXT differing in case", name(Name{Records: []Record{{Type: "TXT", Value: `"A"`}, {Type: "TXT", Value: `"a"`}, {Type: "TXT", Value: `"a"`}}}), CodeInvalid, "records[2]"},
+		{"CNAME to itself", name(Name{Records: []Record{{Type: "CNAME", Value: "www"}}}), CodeInvalid, "records[0].value"},
+		{"CNAME to itself, fully qualified", name(Name{Records: []Record{{Type: "CNAME", Value: "WWW.example.net."}}}), CodeInvalid, "records[0].value"},
+		{"CNAME and more", name(Name{Records: []Record{{Type: "CNAME", Value: "web"}, {Type: "TXT", Value: "x"}}}), CodeInvalid, "records"},
+		{"NS below the apex", name(Name{Records: []Record{{Type: "NS", Value: "ns1.example.org."}}}), CodeInvalid, "records[0]"},
+		{"RRset larger than a reply", name(Name{Records: txts(300, 250)}), CodeInvalid, "records"},
+		{"records larger than a reply", name(Name{Records: append(txts(150, 220), caas(150, 220)...)}), CodeInvalid, "records"},
+		{"RRset that fits", name(Name{Records: txts(200, 250)}), "", ""},
+
+		// Names DNS cannot answer as written.
+		{"name with a space", func() error {
+			return (&Name{Edge: "fra1"}).Validate("a b.example.net.", "example.net.", hasEdge, hasPool)
+		}, CodeInvalid, "name"},
+		{"name with a NUL", func() error {
+			return (&Name{Edge: "fra1"}).Validate(`a\000b.example.net.`, "example.net.", hasEdge, hasPool)
+		}, CodeInvalid, "name"},
+		{"name with an escaped dot", func() error {
+			return (&Name{Edge: "fra1"}).Validate(`x\046y.example.net.`, "example.net.", hasEdge, hasPool)
+		}, CodeInvalid, "name"},
+		{"name in UTF-8", func() error {
+			return (&Name{Edge: "fra1"}).Validate("bücher.example.net.", "example.net.", hasEdge, hasPool)
+		}, CodeInvalid, "name"},
+		{"name with @", func() error {
+			return (&Name{Edge: "fra1"}).Validate("a@b.example.net.", "example.net.", hasEdge, hasPool)
+		}, CodeInvalid, "name"},
+		{"service name", func() error {
+			return (&Name{Edge: "fra1"}).Validate("_sip._tcp.example.net.", "example.net.", hasEdge, hasPool)
+		}, "", ""},
 		{"name two kinds", name(Name{Edge: "fra1", Pool: "eu"}), CodeInvalid, ""},
 	}
 	for _, tc := range tests {
@@ -95,6 +141,24 @@ func TestValidatePaths(t *testing.T) {
 	}
 }
 
+// txts is n TXT records of size bytes each, all different.
+func txts(n, size int) []Record {
+	out := make([]Record, n)
+	for i := range out {
+		out[i] = Record{Type: "TXT", Value: fmt.Sprintf(`"%05d%s"`, i, strings.Repeat("x", size-5))}
+	}
+	return out
+}
+
+// caas is n CAA records of about size bytes each, all different.
+func caas(n, size int) []Record {
+	out := make([]Record, n)
+	for i := range out {
+		out[i] = Record{Type: "CAA", Value: fmt.Sprintf(`0 issue "%05d%s"`, i, strings.Repeat("x", size-5))}
+	}
+	return out
+}
+
 func pool(p Pool) func() error {
 	return func() error { p.Normalize(); return p.Validate("web", hasEdge, hasPool) }
 }
@@ -104,7 +168,7 @@ func edge(e Edge) func() error {
 }
 
 func name(n Name) func() error {
-	return func() error { n.Normalize(); return n.Validate("www.example.net.", hasEdge, hasPool) }
+	return func() error { n.Normalize(); return n.Validate("www.example.net.", "example.net.", hasEdge, hasPool) }
 }
 
 // TestValidateConfigPaths: in the config file the object's own path comes first.

@@ -435,9 +435,11 @@ func compileEdge(id string, spec model.Edge) *Edge {
 	return e
 }
 
-// Bind compiles the normalized, validated binding of name against the table: its pool or edge
-// must exist, and a pool must notice a dead edge within its TTL (CheckDetection).
-func (t *Table) Bind(name string, spec model.Name, src Source) (*Binding, error) {
+// Bind compiles the normalized, validated binding of name in the zone origin against the table:
+// its pool or edge must exist, a pool must notice a dead edge within its TTL (CheckDetection),
+// and records must be what DNS can serve (model.Name.RRs), relative names in them relative to
+// origin.
+func (t *Table) Bind(name, origin string, spec model.Name, src Source) (*Binding, error) {
 	b := &Binding{Name: name, TTL: spec.TTL, Source: src}
 	switch {
 	case spec.Pool != "":
@@ -456,17 +458,14 @@ func (t *Table) Bind(name string, spec model.Name, src Source) (*Binding, error)
 		}
 		b.Edge = e.ID
 	default:
+		rrs, err := spec.RRs(name, origin)
+		if err != nil {
+			return nil, err
+		}
 		b.Records = make(map[uint16][]dns.RR)
-		for i, r := range spec.Records {
-			rr, err := r.RR(name)
-			if err != nil {
-				return nil, &model.FieldError{Code: model.CodeInvalid, Field: fmt.Sprintf("records[%d]", i), Message: err.Error()}
-			}
+		for _, rr := range rrs {
 			rr.Header().Name = name
 			b.Records[rr.Header().Rrtype] = append(b.Records[rr.Header().Rrtype], rr)
-		}
-		if cn := b.Records[dns.TypeCNAME]; len(cn) > 0 && (len(b.Records) > 1 || len(cn) > 1) {
-			return nil, &model.FieldError{Code: model.CodeInvalid, Field: "records", Message: "a CNAME is the only record of its name"}
 		}
 	}
 	return b, nil

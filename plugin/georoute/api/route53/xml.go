@@ -1,0 +1,242 @@
+package route53
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// Namespace is the XML namespace of Route 53's API version 2013-04-01.
+const Namespace = "https://route53.amazonaws.com/doc/2013-04-01/"
+
+// The documents, element for element as in AWS's API reference (the SDK's serializers and
+// deserializers are the authority). Lists are wrapped in structs so that an empty list is sent
+// as an empty element rather than left out.
+
+type xHostedZone struct {
+	ID                     string      `xml:"Id"`
+	Name                   string      `xml:"Name"`
+	CallerReference        string      `xml:"CallerReference"`
+	Config                 xZoneConfig `xml:"Config"`
+	ResourceRecordSetCount int         `xml:"ResourceRecordSetCount"`
+}
+
+type xZoneConfig struct {
+	Comment     string `xml:"Comment,omitempty"`
+	PrivateZone bool   `xml:"PrivateZone"`
+}
+
+type xHostedZones struct {
+	Items []xHostedZone `xml:"HostedZone"`
+}
+
+type xChangeInfo struct {
+	ID          string `xml:"Id"`
+	Status      string `xml:"Status"`
+	SubmittedAt string `xml:"SubmittedAt"`
+	Comment     string `xml:"Comment,omitempty"`
+}
+
+type xNameServers struct {
+	Items []string `xml:"NameServer"`
+}
+
+type xDelegationSet struct {
+	NameServers xNameServers `xml:"NameServers"`
+}
+
+type xResourceRecord struct {
+	Value string `xml:"Value"`
+}
+
+type xResourceRecords struct {
+	Items []xResourceRecord `xml:"ResourceRecord"`
+}
+
+// xRecordSet is a record set as this appliance answers it: simple record sets only, for now.
+type xRecordSet struct {
+	Name            string           `xml:"Name"`
+	Type            string           `xml:"Type"`
+	TTL             uint32           `xml:"TTL"`
+	ResourceRecords xResourceRecords `xml:"ResourceRecords"`
+}
+
+type xRecordSets struct {
+	Items []xRecordSet `xml:"ResourceRecordSet"`
+}
+
+type xTag struct {
+	Key   string `xml:"Key"`
+	Value string `xml:"Value"`
+}
+
+type xTags struct {
+	Items []xTag `xml:"Tag"`
+}
+
+type xTagSet struct {
+	ResourceType string `xml:"ResourceType"`
+	ResourceID   string `xml:"ResourceId"`
+	Tags         xTags  `xml:"Tags"`
+}
+
+// present is an element whose content is not read, only noticed.
+type present struct {
+	Inner string `xml:",innerxml"`
+}
+
+// Requests.
+
+type createHostedZoneRequest struct {
+	XMLName          xml.Name `xml:"CreateHostedZoneRequest"`
+	Name             string   `xml:"Name"`
+	CallerReference  string   `xml:"CallerReference"`
+	HostedZoneConfig *struct {
+		Comment     string `xml:"Comment"`
+		PrivateZone string `xml:"PrivateZone"`
+	} `xml:"HostedZoneConfig"`
+	DelegationSetID string   `xml:"DelegationSetId"`
+	VPC             *present `xml:"VPC"`
+}
+
+type updateCommentRequest struct {
+	XMLName xml.Name `xml:"UpdateHostedZoneCommentRequest"`
+	Comment *string  `xml:"Comment"`
+}
+
+// xRecordSetIn is a record set as a client sends it, with every field Route 53 knows, so that
+// what this appliance does not take yet is refused rather than dropped.
+type xRecordSetIn struct {
+	Name                    string   `xml:"Name"`
+	Type                    string   `xml:"Type"`
+	SetIdentifier           *string  `xml:"SetIdentifier"`
+	Weight                  *present `xml:"Weight"`
+	Region                  *present `xml:"Region"`
+	GeoLocation             *present `xml:"GeoLocation"`
+	GeoProximityLocation    *present `xml:"GeoProximityLocation"`
+	Failover                *present `xml:"Failover"`
+	MultiValueAnswer        *present `xml:"MultiValueAnswer"`
+	CidrRoutingConfig       *present `xml:"CidrRoutingConfig"`
+	AliasTarget             *present `xml:"AliasTarget"`
+	HealthCheckID           *present `xml:"HealthCheckId"`
+	TrafficPolicyInstanceID *present `xml:"TrafficPolicyInstanceId"`
+	TTL                     *int64   `xml:"TTL"`
+	ResourceRecords         *struct {
+		Items []struct {
+			Value *string `xml:"Value"`
+		} `xml:"ResourceRecord"`
+	} `xml:"ResourceRecords"`
+}
+
+type xChangeIn struct {
+	Action            string        `xml:"Action"`
+	ResourceRecordSet *xRecordSetIn `xml:"ResourceRecordSet"`
+}
+
+type changeRecordSetsRequest struct {
+	XMLName     xml.Name `xml:"ChangeResourceRecordSetsRequest"`
+	ChangeBatch *struct {
+		Comment string      `xml:"Comment"`
+		Changes []xChangeIn `xml:"Changes>Change"`
+	} `xml:"ChangeBatch"`
+}
+
+type changeTagsRequest struct {
+	XMLName       xml.Name `xml:"ChangeTagsForResourceRequest"`
+	AddTags       []xTag   `xml:"AddTags>Tag"`
+	RemoveTagKeys []string `xml:"RemoveTagKeys>Key"`
+}
+
+type listTagsRequest struct {
+	XMLName     xml.Name `xml:"ListTagsForResourcesRequest"`
+	ResourceIDs []string `xml:"ResourceIds>ResourceId"`
+}
+
+// decodeXML reads one document into v: it must be well formed, its root v's element, and
+// nothing but white space or comments may follow it.
+func decodeXML(body []byte, v any) *Error {
+	d := xml.NewDecoder(bytes.NewReader(body))
+	if err := d.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return InvalidInput("The request body is empty; it must be an XML document")
+		}
+		return InvalidInput("The XML document is not valid: %v", err)
+	}
+	for {
+		t, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return InvalidInput("The XML document is not valid: %v", err)
+		}
+		switch t := t.(type) {
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) == 0 {
+				continue
+			}
+		case xml.Comment, xml.ProcInst:
+			continue
+		}
+		return InvalidInput("The XML document is not valid: something follows its root element")
+	}
+}
+
+// Responses.
+
+type errorResponse struct {
+	XMLName xml.Name `xml:"https://route53.amazonaws.com/doc/2013-04-01/ ErrorResponse"`
+	Error   struct {
+		Type    string `xml:"Type"`
+		Code    string `xml:"Code"`
+		Message string `xml:"Message"`
+	} `xml:"Error"`
+	RequestID string `xml:"RequestId"`
+}
+
+type invalidChangeBatch struct {
+	XMLName   xml.Name `xml:"https://route53.amazonaws.com/doc/2013-04-01/ InvalidChangeBatch"`
+	Messages  []string `xml:"Messages>Message"`
+	RequestID string   `xml:"RequestId"`
+}
+
+// writeXML sends v as the response document with status.
+func writeXML(w http.ResponseWriter, status int, v any) {
+	var b bytes.Buffer
+	b.WriteString(xml.Header)
+	if err := xml.NewEncoder(&b).Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		b.Reset()
+		b.WriteString(xml.Header)
+		e := errorResponse{}
+		e.Error.Type, e.Error.Code, e.Error.Message = "Receiver", "InternalFailure", "the response could not be encoded"
+		xml.NewEncoder(&b).Encode(e)
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
+}
+
+// writeError sends err as Route 53 does: InvalidChangeBatch for a batch's errors, else an
+// ErrorResponse.
+func writeError(w http.ResponseWriter, requestID string, err error) int {
+	if be, ok := err.(*BatchError); ok {
+		writeXML(w, http.StatusBadRequest, invalidChangeBatch{Messages: be.Messages, RequestID: requestID})
+		return http.StatusBadRequest
+	}
+	e, ok := err.(*Error)
+	if !ok {
+		e = newError(http.StatusInternalServerError, "InternalFailure", "%s", err.Error())
+	}
+	out := errorResponse{RequestID: requestID}
+	out.Error.Type = "Sender"
+	if e.Status >= 500 {
+		out.Error.Type = "Receiver"
+	}
+	out.Error.Code, out.Error.Message = e.Code, strings.TrimSpace(e.Message)
+	writeXML(w, e.Status, out)
+	return e.Status
+}

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coredns/coredns/plugin/pkg/reuseport"
 	"github.com/georoute/appliance/plugin/georoute/api"
 	"github.com/georoute/appliance/plugin/georoute/api/route53"
 	"github.com/georoute/appliance/plugin/georoute/api/sigv4"
@@ -193,10 +192,11 @@ func (g *GeoRoute) serveAPI() (*http.Server, error) {
 	return srv, nil
 }
 
-// serveRoute53 listens on the Route 53 API's address, as serveAPI does.
+// serveRoute53 listens on the Route 53 API's address as serveAPI does: alone, with a bound on
+// open connections, with timeouts.
 func (g *GeoRoute) serveRoute53() (*http.Server, error) {
 	c := g.r53Conf
-	ln, err := reuseport.Listen("tcp", c.addr)
+	ln, err := api.Listen(c.addr, api.DefaultMaxConns)
 	if err != nil {
 		return nil, fmt.Errorf("route53: %v", err)
 	}

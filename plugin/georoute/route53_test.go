@@ -506,7 +506,7 @@ func TestRoute53ZoneFile(t *testing.T) {
 	_, err = s.change(id, change(types.ChangeActionCreate, rrset("x.lab.example.net", types.RRTypeA, 60, "192.0.2.1")))
 	wantCode(t, err, "InvalidChangeBatch", "delegates")
 	_, err = s.change(id, change(types.ChangeActionUpsert, rrset("www.example.net", types.RRTypeA, 60, "192.0.2.1")))
-	wantCode(t, err, "InvalidChangeBatch", "is routed")
+	wantCode(t, err, "InvalidChangeBatch", "is defined in the config file") // a routed name of the config file
 	_, err = s.change(id, change(types.ChangeActionDelete, rrset("txt.example.net", types.RRTypeTxt, 60, `"hello"`)))
 	wantCode(t, err, "InvalidChangeBatch", "config file")
 
@@ -670,9 +670,17 @@ func TestRoute53BadInput(t *testing.T) {
 
 	path := "/2013-04-01" + id + "/rrset"
 	resp, raw = s.signed("POST", path, []byte("<ChangeResourceRecordSetsRequest><ChangeBatch>"), awsKeyID, awsSecret)
-	s.wantError(resp, raw, 400, "InvalidInput")
+	s.wantError(resp, raw, 400, "MalformedInput")
 	resp, raw = s.signed("POST", path, []byte(`<Other xmlns="https://route53.amazonaws.com/doc/2013-04-01/"/>`), awsKeyID, awsSecret)
-	s.wantError(resp, raw, 400, "InvalidInput")
+	s.wantError(resp, raw, 400, "MalformedInput")
+	// A batch's errors as Route 53 sends them now: an ErrorResponse, the messages in brackets.
+	resp, raw = s.signed("POST", path, []byte(`<ChangeResourceRecordSetsRequest xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><ChangeBatch><Changes>`+
+		`<Change><Action>DELETE</Action><ResourceRecordSet><Name>a.example.com</Name><Type>A</Type><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>192.0.2.1</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>`+
+		`</Changes></ChangeBatch></ChangeResourceRecordSetsRequest>`), awsKeyID, awsSecret)
+	s.wantError(resp, raw, 400, "InvalidChangeBatch")
+	if !bytes.Contains(raw, []byte("<Message>[Tried to delete resource record set [name=&#39;a.example.com.&#39;, type=&#39;A&#39;] but it was not found]</Message>")) {
+		t.Errorf("InvalidChangeBatch: %s", raw)
+	}
 	resp, raw = s.signed("POST", path, []byte(`<ChangeResourceRecordSetsRequest><ChangeBatch><Changes><Change><Action>MOVE</Action></Change></Changes></ChangeBatch></ChangeResourceRecordSetsRequest>`), awsKeyID, awsSecret)
 	s.wantError(resp, raw, 400, "InvalidInput")
 	big := append([]byte("<ChangeResourceRecordSetsRequest><!--"), bytes.Repeat([]byte("x"), 1<<20)...)

@@ -53,6 +53,51 @@ func TestParse(t *testing.T) {
 	}
 }
 
+func TestParseRoute53(t *testing.T) {
+	t.Setenv("GEOROUTE_PARSE_AWS_KEY", "AKIAGEOROUTEPARSE001")
+	t.Setenv("GEOROUTE_PARSE_AWS_SECRET", "parse/secret/0123456789abcdefghijABCDEF")
+	t.Setenv("GEOROUTE_SHORT_AWS_SECRET", "short")
+	keys := filepath.Join(t.TempDir(), "keys")
+	os.WriteFile(keys, []byte("# comment\nAKIAGEOROUTEPARSE002 parse/secret/0123456789abcdefghijABCDEF example.net\n"), 0o600)
+	dup := filepath.Join(t.TempDir(), "dup")
+	os.WriteFile(dup, []byte("AKIAGEOROUTEPARSE001 parse/secret/0123456789abcdefghijABCDEF\n"), 0o600)
+	badLine := filepath.Join(t.TempDir(), "bad")
+	os.WriteFile(badLine, []byte("AKIAGEOROUTEPARSE003\n"), 0o600)
+	const base = "georoute {\n zones testdata/zones\n store s.db\n route53 127.0.0.1:8054\n"
+	tests := []struct {
+		input   string
+		wantErr string
+	}{
+		{base + " route53_key env:GEOROUTE_PARSE_AWS_KEY env:GEOROUTE_PARSE_AWS_SECRET\n}", ""},
+		{base + " route53_key env:GEOROUTE_PARSE_AWS_KEY env:GEOROUTE_PARSE_AWS_SECRET example.org\n route53_keys " + keys + "\n}", ""},
+		{base + " route53_keys " + keys + "\n}", ""},
+		{base + "}", "the Route 53 API does not start without a key"},
+		{"georoute {\n zones testdata/zones\n route53 127.0.0.1:8054\n route53_keys " + keys + "\n}", "the Route 53 API needs 'store FILE'"},
+		{"georoute {\n zones testdata/zones\n store s.db\n route53_keys " + keys + "\n}", "need 'route53 ADDRESS'"},
+		{base + " route53 8054\n}", "is not host:port"},
+		{base + " route53_key env:GEOROUTE_PARSE_AWS_KEY\n}", "route53_key takes env:ACCESS_KEY_VARIABLE env:SECRET_VARIABLE"},
+		{base + " route53_key env:GEOROUTE_PARSE_AWS_KEY secret-in-the-corefile-0123456789\n}", "secrets do not belong in a Corefile"},
+		{base + " route53_key env:GEOROUTE_UNSET_AWS_KEY env:GEOROUTE_PARSE_AWS_SECRET\n}", "GEOROUTE_UNSET_AWS_KEY: the environment variable is empty or unset"},
+		{base + " route53_key env:GEOROUTE_PARSE_AWS_KEY env:GEOROUTE_UNSET_AWS_SECRET\n}", "GEOROUTE_UNSET_AWS_SECRET: the environment variable is empty or unset"},
+		{base + " route53_key env:GEOROUTE_PARSE_AWS_KEY env:GEOROUTE_SHORT_AWS_SECRET\n}", "at least 16 characters"},
+		{base + " route53_key lowercase-key env:GEOROUTE_PARSE_AWS_SECRET\n}", "not 16 to 128 characters of A-Z and 0-9"},
+		{base + " route53_key env:GEOROUTE_PARSE_AWS_KEY env:GEOROUTE_PARSE_AWS_SECRET bad..zone\n}", `zone "bad..zone" is not a domain name`},
+		{base + " route53_key env:GEOROUTE_PARSE_AWS_KEY env:GEOROUTE_PARSE_AWS_SECRET\n route53_keys " + dup + "\n}", "given twice"},
+		{base + " route53_keys " + badLine + "\n}", "want ACCESS_KEY_ID SECRET [ZONE...]"},
+		{base + " route53_keys /nonexistent/keys\n}", "route53_keys: open /nonexistent/keys"},
+	}
+	for _, tc := range tests {
+		c := caddy.NewTestController("dns", tc.input)
+		_, _, err := parse(c)
+		if tc.wantErr == "" && err != nil {
+			t.Errorf("%q: unexpected error %v", tc.input, err)
+		}
+		if tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+			t.Errorf("%q: error %v, want %q", tc.input, err, tc.wantErr)
+		}
+	}
+}
+
 // TestSetupErrors: what stops the server from starting says which file and what is wrong.
 func TestSetupErrors(t *testing.T) {
 	dir := t.TempDir()

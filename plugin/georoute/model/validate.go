@@ -475,8 +475,10 @@ func (n *Name) rrs(path, name, origin string, es *Errors) []dns.RR {
 	cnames := 0
 	for i, rr := range rrs {
 		h := rr.Header()
-		key := strings.ToLower(strings.TrimPrefix(rr.String(), h.String()))
-		key = dns.TypeToString[h.Rrtype] + " " + key
+		key := strings.ToLower(rr.String()) // name, TTL, class, type and rdata, between tabs
+		if f := strings.SplitN(key, "\t", 5); len(f) == 5 {
+			key = f[3] + " " + f[4]
+		}
 		for _, j := range similar[key] {
 			if dns.IsDuplicate(rrs[j], rr) {
 				es.add(CodeInvalid, at(i), "repeats records[%d] (%s %s): a name holds each record once", j, dns.TypeToString[h.Rrtype], n.Records[j].Value)
@@ -498,17 +500,20 @@ func (n *Name) rrs(path, name, origin string, es *Errors) []dns.RR {
 		}
 	}
 	if cnames > 0 && len(rrs) > 1 {
-		es.add(CodeInvalid, JoinPath(path, "records"), "a CNAME is the only record of its name (RFC 2181 §10.1): %s has %d records", name, len(rrs))
+		es.add(CodeInvalid, JoinPath(path, "records"), "a CNAME is the only record of its name (RFC 2181 section 10.1): %s has %d records", name, len(rrs))
 	}
 	if len(*es) > bad {
 		return nil
 	}
+	if replyBytes(name, dns.TypeANY, rrs, false) <= MaxReplyBytes {
+		return rrs // even uncompressed: the common case, measured cheaply
+	}
 	for _, t := range slices.Sorted(maps.Keys(byType)) {
-		if size := replyBytes(name, t, byType[t]); size > MaxReplyBytes {
+		if size := replyBytes(name, t, byType[t], true); size > MaxReplyBytes {
 			es.add(CodeInvalid, JoinPath(path, "records"), "the %d %s records take %d bytes of a reply, more than the %d it can hold: use fewer or shorter records", len(byType[t]), dns.TypeToString[t], size, MaxReplyBytes)
 		}
 	}
-	if size := replyBytes(name, dns.TypeANY, rrs); len(byType) > 1 && size > MaxReplyBytes {
+	if size := replyBytes(name, dns.TypeANY, rrs, true); len(byType) > 1 && size > MaxReplyBytes {
 		es.add(CodeInvalid, JoinPath(path, "records"), "the %d records take %d bytes of a reply together, more than the %d it can hold: use fewer or shorter records", len(rrs), size, MaxReplyBytes)
 	}
 	if len(*es) > bad {
@@ -517,9 +522,9 @@ func (n *Name) rrs(path, name, origin string, es *Errors) []dns.RR {
 	return rrs
 }
 
-// replyBytes is the size of a reply to a question for name and t that answers rrs, compressed.
-func replyBytes(name string, t uint16, rrs []dns.RR) int {
-	m := &dns.Msg{Compress: true, Question: []dns.Question{{Name: name, Qtype: t, Qclass: dns.ClassINET}}, Answer: rrs}
+// replyBytes is the size of a reply to a question for name and t that answers rrs.
+func replyBytes(name string, t uint16, rrs []dns.RR, compress bool) int {
+	m := &dns.Msg{Compress: compress, Question: []dns.Question{{Name: name, Qtype: t, Qclass: dns.ClassINET}}, Answer: rrs}
 	return m.Len()
 }
 
@@ -567,8 +572,9 @@ func (r Record) parse(name, origin string) (dns.RR, string, error) {
 	if err != nil {
 		return nil, "value", fmt.Errorf("%s value %q cannot be sent in DNS: %s", r.Type, r.Value, strings.TrimPrefix(err.Error(), "dns: "))
 	}
-	if again, err := readRR(sent.String(), "."); err != nil || again == nil || again.String() != sent.String() {
-		return nil, "value", fmt.Errorf("%s value %q is sent as %q, which does not read back as the same record", r.Type, r.Value, strings.TrimPrefix(sent.String(), sent.Header().String()))
+	listed := sent.String()
+	if again, err := readRR(listed, "."); err != nil || again == nil || again.String() != listed {
+		return nil, "value", fmt.Errorf("%s value %q is sent as %q, which does not read back as the same record", r.Type, r.Value, strings.TrimPrefix(listed, sent.Header().String()))
 	}
 	return sent, "", nil
 }
@@ -667,6 +673,9 @@ func CheckName(name string) error {
 
 // asciiName is name with each label that is not in ASCII in its IDNA (punycode) form.
 func asciiName(name string) (string, error) {
+	if strings.Contains(name, "\\") {
+		return "", fmt.Errorf("%q holds an escape", name) // its dots need not split labels
+	}
 	labels := strings.Split(name, ".")
 	for i, l := range labels {
 		for j := 0; j < len(l); j++ {

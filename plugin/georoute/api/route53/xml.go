@@ -155,15 +155,20 @@ type listTagsRequest struct {
 	ResourceIDs []string `xml:"ResourceIds>ResourceId"`
 }
 
+// malformed is a body that is not the XML document the operation takes (400), as Route 53 says it.
+func malformed(format string, args ...any) *Error {
+	return newError(http.StatusBadRequest, "MalformedInput", format, args...)
+}
+
 // decodeXML reads one document into v: it must be well formed, its root v's element, and
 // nothing but white space or comments may follow it.
 func decodeXML(body []byte, v any) *Error {
 	d := xml.NewDecoder(bytes.NewReader(body))
 	if err := d.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {
-			return InvalidInput("The request body is empty; it must be an XML document")
+			return malformed("The request body is empty; it must be an XML document")
 		}
-		return InvalidInput("The XML document is not valid: %v", err)
+		return malformed("The XML document is not valid: %v", err)
 	}
 	for {
 		t, err := d.Token()
@@ -171,7 +176,7 @@ func decodeXML(body []byte, v any) *Error {
 			return nil
 		}
 		if err != nil {
-			return InvalidInput("The XML document is not valid: %v", err)
+			return malformed("The XML document is not valid: %v", err)
 		}
 		switch t := t.(type) {
 		case xml.CharData:
@@ -181,7 +186,7 @@ func decodeXML(body []byte, v any) *Error {
 		case xml.Comment, xml.ProcInst:
 			continue
 		}
-		return InvalidInput("The XML document is not valid: something follows its root element")
+		return malformed("The XML document is not valid: something follows its root element")
 	}
 }
 
@@ -195,12 +200,6 @@ type errorResponse struct {
 		Message string `xml:"Message"`
 	} `xml:"Error"`
 	RequestID string `xml:"RequestId"`
-}
-
-type invalidChangeBatch struct {
-	XMLName   xml.Name `xml:"https://route53.amazonaws.com/doc/2013-04-01/ InvalidChangeBatch"`
-	Messages  []string `xml:"Messages>Message"`
-	RequestID string   `xml:"RequestId"`
 }
 
 // writeXML sends v as the response document with status.
@@ -220,15 +219,18 @@ func writeXML(w http.ResponseWriter, status int, v any) {
 	w.Write(b.Bytes())
 }
 
-// writeError sends err as Route 53 does: InvalidChangeBatch for a batch's errors, else an
-// ErrorResponse.
+// writeError sends err as Route 53 does: an ErrorResponse, a batch's errors as InvalidChangeBatch
+// with every message in its Message, bracketed and separated by commas. (Route 53 once sent
+// batch errors as an <InvalidChangeBatch> document of <Messages>, which the Go SDK still reads;
+// it sends this form now, which every SDK and the aws CLI read.)
 func writeError(w http.ResponseWriter, requestID string, err error) int {
-	if be, ok := err.(*BatchError); ok {
-		writeXML(w, http.StatusBadRequest, invalidChangeBatch{Messages: be.Messages, RequestID: requestID})
-		return http.StatusBadRequest
-	}
-	e, ok := err.(*Error)
-	if !ok {
+	var e *Error
+	switch x := err.(type) {
+	case *BatchError:
+		e = newError(http.StatusBadRequest, "InvalidChangeBatch", "[%s]", strings.Join(x.Messages, ", "))
+	case *Error:
+		e = x
+	default:
 		e = newError(http.StatusInternalServerError, "InternalFailure", "%s", err.Error())
 	}
 	out := errorResponse{RequestID: requestID}

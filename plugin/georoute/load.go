@@ -2,7 +2,9 @@ package georoute
 
 import (
 	"fmt"
+	"slices"
 
+	"github.com/coredns/coredns/plugin/file/tree"
 	"github.com/georoute/appliance/plugin/georoute/catalog"
 	"github.com/georoute/appliance/plugin/georoute/config"
 	"github.com/georoute/appliance/plugin/georoute/route"
@@ -13,24 +15,35 @@ import (
 // baseOf is what the files give the catalog: the config, the zones' origins, and what the zone
 // files hold at a name (Base.Static).
 func (g *GeoRoute) baseOf(f *files) *catalog.Base {
+	// What the zone files hold, by owner, read once: start-up asks it of every stored name.
+	owners := map[string][]uint16{}
+	for origin, z := range f.zones {
+		owners[origin] = []uint16{dns.TypeSOA, dns.TypeNS}
+		z.Tree.Walk(func(e *tree.Elem, rrs map[uint16][]dns.RR) error {
+			types := owners[e.Name()]
+			for t := range rrs {
+				if !slices.Contains(types, t) {
+					types = append(types, t)
+				}
+			}
+			slices.Sort(types)
+			owners[e.Name()] = types
+			return nil
+		})
+	}
 	static := func(name string) (types []uint16, cut string) {
-		origin := route.ZoneOf(name, f.origins)
-		z := f.zones[origin]
-		if z == nil {
-			return nil, ""
-		}
-		for off, end := 0, false; !end && len(name)-off > len(origin); off, end = dns.NextLabel(name, off) {
-			if _, ok := f.cuts[name[off:]]; ok {
-				cut = name[off:] // the highest cut is the one served
+		if len(f.cuts) > 0 {
+			for off, end := 0, false; !end; off, end = dns.NextLabel(name, off) {
+				suffix := name[off:]
+				if _, ok := f.zones[suffix]; ok {
+					break // the apex: no cut above it
+				}
+				if _, ok := f.cuts[suffix]; ok {
+					cut = suffix // the highest cut is the one served
+				}
 			}
 		}
-		if name == origin {
-			types = append(types, dns.TypeSOA, dns.TypeNS)
-		}
-		if e, ok := z.Tree.Search(name); ok {
-			types = append(types, e.Types()...)
-		}
-		return types, cut
+		return owners[name], cut // shared: read only
 	}
 	return &catalog.Base{Config: f.cfg, ConfigPath: g.in.config, Zones: f.origins, Static: static}
 }

@@ -375,7 +375,10 @@ func (c *Catalog) prepareNames(before, v *View, ch *Change, s *Stage, p *Plan) e
 // records at the delegation itself. The error's field is relative to the name's.
 func (v *View) checkPlacement(name, zone string, spec model.Name) *Error {
 	cname := slices.IndexFunc(spec.Records, func(r model.Record) bool { return r.Type == "CNAME" })
-	cnameField := fmt.Sprintf("records[%d]", cname)
+	cnameField := ""
+	if cname >= 0 {
+		cnameField = fmt.Sprintf("records[%d]", cname)
+	}
 	if cname >= 0 && name == zone {
 		return errorf(Invalid, model.CodeInvalid, cnameField, "a CNAME cannot be at the apex of zone %s, which holds its SOA and NS records (RFC 1034 section 3.6.2): bind the apex to a pool or an edge, or give it A and AAAA records", zone)
 	}

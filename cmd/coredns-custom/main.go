@@ -16,6 +16,7 @@ import (
 	_ "github.com/coredns/coredns/plugin/ready"
 	_ "github.com/coredns/coredns/plugin/reload"
 	_ "github.com/coredns/coredns/plugin/root"
+	_ "github.com/coredns/coredns/plugin/shed"
 
 	_ "github.com/georoute/appliance/plugin/georoute"
 	_ "github.com/georoute/appliance/plugin/healthprobe"

@@ -158,14 +158,28 @@ func (g *GeoRoute) stopBackground(bg *background) error {
 // next one binds) and with a bound on open connections, with timeouts and, when configured, TLS.
 func (g *GeoRoute) serveAPI() (*http.Server, error) {
 	c := g.apiConf
-	ln, err := api.Listen(c.addr, api.DefaultMaxConns)
-	if err != nil {
-		return nil, fmt.Errorf("api: %v", err)
-	}
 	h := api.New(backend{g}, api.NewAuth(c.tokens), api.Options{MaxBody: c.maxBody, Observe: func(route string, code int, took time.Duration) {
 		apiRequests.WithLabelValues(route, strconv.Itoa(code)).Inc()
 		apiDuration.WithLabelValues(route).Observe(took.Seconds())
 	}})
+	return serveHTTP("api", c.addr, h, c.certFile, c.keyFile)
+}
+
+// serveRoute53 listens on the Route 53 API's address as serveAPI does.
+func (g *GeoRoute) serveRoute53() (*http.Server, error) {
+	c := g.r53Conf
+	h := route53.New(newRoute53Backend(g), c.verifier, route53.Options{Observe: func(op string, code int, _ time.Duration) {
+		route53Requests.WithLabelValues(op, strconv.Itoa(code)).Inc()
+	}})
+	return serveHTTP("route53", c.addr, h, "", "")
+}
+
+// serveHTTP serves h on addr for the front door named what, with TLS when certFile is set.
+func serveHTTP(what, addr string, h http.Handler, certFile, keyFile string) (*http.Server, error) {
+	ln, err := api.Listen(addr, api.DefaultMaxConns)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", what, err)
+	}
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -173,47 +187,19 @@ func (g *GeoRoute) serveAPI() (*http.Server, error) {
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          nil,
 	}
-	if c.certFile != "" {
-		cert, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 		if err != nil {
 			ln.Close()
-			return nil, fmt.Errorf("api_tls: %v", err)
+			return nil, fmt.Errorf("%s_tls: %v", what, err)
 		}
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
-			log.Errorf("api on %s: %v", c.addr, err)
-		}
-	}()
-	return srv, nil
-}
-
-// serveRoute53 listens on the Route 53 API's address as serveAPI does: alone, with a bound on
-// open connections, with timeouts.
-func (g *GeoRoute) serveRoute53() (*http.Server, error) {
-	c := g.r53Conf
-	ln, err := api.Listen(c.addr, api.DefaultMaxConns)
-	if err != nil {
-		return nil, fmt.Errorf("route53: %v", err)
-	}
-	h := route53.New(newRoute53Backend(g), c.verifier, route53.Options{Observe: func(op string, code int, _ time.Duration) {
-		route53Requests.WithLabelValues(op, strconv.Itoa(code)).Inc()
-	}})
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
-	}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
-			log.Errorf("route53 on %s: %v", c.addr, err)
+			log.Errorf("%s on %s: %v", what, addr, err)
 		}
 	}()
 	return srv, nil

@@ -153,17 +153,23 @@ func compile(base *Base, stored Objects, prev *View, rev int64) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &View{Rev: rev, Base: base, Stored: stored, Merged: m, Table: t, zones: map[string]bool{}}
+	v := &View{Rev: rev, Base: base, Stored: stored, Merged: m, Table: t}
+	v.zones, v.Zones = zoneSet(base, stored)
+	return v, nil
+}
+
+// zoneSet is every origin served, whether a zone file defines it, and the origins sorted.
+func zoneSet(base *Base, stored Objects) (map[string]bool, []string) {
+	zones := map[string]bool{}
 	for _, z := range base.Zones {
-		v.zones[z] = true
+		zones[z] = true
 	}
 	for z := range stored.Zones {
-		if _, inFile := v.zones[z]; !inFile {
-			v.zones[z] = false
+		if _, inFile := zones[z]; !inFile {
+			zones[z] = false
 		}
 	}
-	v.Zones = slices.Sorted(maps.Keys(v.zones))
-	return v, nil
+	return zones, slices.Sorted(maps.Keys(zones))
 }
 
 // update is compile for a change of the edges and pools whose ids are in edges and pools (put,
@@ -207,16 +213,7 @@ func update(v *View, stored Objects, edges, pools map[string]bool) (*View, error
 	}
 	nv := &View{Rev: v.Rev, Base: v.Base, Stored: stored, Merged: m, Table: t, zones: v.zones, Zones: v.Zones}
 	if !sameKeys(stored.Zones, v.Stored.Zones) {
-		nv.zones = map[string]bool{}
-		for _, z := range v.Base.Zones {
-			nv.zones[z] = true
-		}
-		for z := range stored.Zones {
-			if _, inFile := nv.zones[z]; !inFile {
-				nv.zones[z] = false
-			}
-		}
-		nv.Zones = slices.Sorted(maps.Keys(nv.zones))
+		nv.zones, nv.Zones = zoneSet(v.Base, stored)
 	}
 	return nv, nil
 }

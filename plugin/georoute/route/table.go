@@ -236,6 +236,14 @@ func Compile(cfg *model.Config, prev *Table) (*Table, error) {
 		answers = model.DefaultAnswers
 	}
 	t.DefaultTTL, t.defaultAnswers = ttl, answers
+	if err := t.compilePools(cfg); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// compilePools compiles every pool of cfg into t, whose edges are in place.
+func (t *Table) compilePools(cfg *model.Config) error {
 	for _, id := range slices.Sorted(maps.Keys(cfg.Pools)) {
 		p := t.newPool(id, cfg.Pools[id])
 		t.Pools = append(t.Pools, p)
@@ -243,10 +251,10 @@ func Compile(cfg *model.Config, prev *Table) (*Table, error) {
 	}
 	for _, p := range t.Pools {
 		if err := t.compilePool(p); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return t, nil
+	return nil
 }
 
 func (t *Table) newPool(id string, spec model.Pool) *Pool {
@@ -322,15 +330,8 @@ func Update(prev *Table, cfg *model.Config, edges, pools map[string]bool) (*Tabl
 		poolSetChanged = poolSetChanged || now != before
 	}
 	if poolSetChanged {
-		for _, id := range slices.Sorted(maps.Keys(cfg.Pools)) {
-			p := t.newPool(id, cfg.Pools[id])
-			t.Pools = append(t.Pools, p)
-			t.poolByID[id] = p
-		}
-		for _, p := range t.Pools {
-			if err := t.compilePool(p); err != nil {
-				return nil, err
-			}
+		if err := t.compilePools(cfg); err != nil {
+			return nil, err
 		}
 		return t, nil
 	}

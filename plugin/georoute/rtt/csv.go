@@ -27,7 +27,6 @@ func ReadCSV(r io.Reader, name string, at time.Time) ([]Measurement, error) {
 		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -35,6 +34,7 @@ func ReadCSV(r io.Reader, name string, at time.Time) ([]Measurement, error) {
 			}
 			return nil, fmt.Errorf("%s: %v", name, err)
 		}
+		line, _ := cr.FieldPos(0) // only after a record was read: it panics otherwise
 		if len(rec) != 3 {
 			hint := ""
 			if strings.HasPrefix(strings.TrimSpace(rec[0]), "geo:") {

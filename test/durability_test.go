@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,6 +23,7 @@ const durableToken = "d-0123456789abcdef0123"
 type child struct {
 	cmd      *exec.Cmd
 	api, dns string
+	exited   chan struct{} // closed once the process is gone
 }
 
 func freeUDP(tb testing.TB) string {
@@ -58,6 +60,23 @@ func startChild(t *testing.T, dir, apiAddr, dnsAddr string) *child {
 
 func startChildTB(t testing.TB, dir, apiAddr, dnsAddr string) *child {
 	t.Helper()
+	for attempt := 1; ; attempt++ {
+		c, err := tryStartChild(t, dir, apiAddr, dnsAddr)
+		if err == nil {
+			return c
+		}
+		// Test processes run side by side, and a port found free may be taken before the child
+		// binds it (the DNS port is found free for UDP, and TCP binds it too): try other ports.
+		if attempt < 5 && (strings.Contains(err.Error(), "address already in use") || strings.Contains(err.Error(), "is taken")) {
+			apiAddr, dnsAddr = freeAddrTB(t), freeUDP(t)
+			continue
+		}
+		t.Fatal(err)
+	}
+}
+
+// tryStartChild starts the appliance and waits until its API answers, or it exits.
+func tryStartChild(t testing.TB, dir, apiAddr, dnsAddr string) (*child, error) {
 	_, port, _ := net.SplitHostPort(dnsAddr)
 	corefile := fmt.Sprintf(`.:%s {
 		bind 127.0.0.1
@@ -72,23 +91,32 @@ func startChildTB(t testing.TB, dir, apiAddr, dnsAddr string) *child {
 	}`, port, filepath.Join(dir, "georoute.db"), apiAddr)
 	self, err := os.Executable()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	cmd := exec.Command(self, "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+corefile, "GEOROUTE_API_TOKEN="+durableToken)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	c := &child{cmd: cmd, api: "http://" + apiAddr, dns: dnsAddr}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	c := &child{cmd: cmd, api: "http://" + apiAddr, dns: dnsAddr, exited: exited}
+	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
 	for deadline := time.Now().Add(120 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if st, err := c.request("GET", "/v1/zones", nil); err == nil && st == 200 {
-			return c
+			return c, nil
 		}
-		if cmd.ProcessState != nil || time.Now().After(deadline) {
-			t.Fatalf("the appliance did not start: %s", stderr.String())
+		select {
+		case <-exited:
+			return nil, fmt.Errorf("the appliance did not start: %s", stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			<-exited
+			return nil, fmt.Errorf("the appliance did not answer within 120 s: %s", stderr.String())
 		}
 	}
 }
@@ -157,7 +185,7 @@ func TestDurability(t *testing.T) {
 		}
 	}
 	c.cmd.Process.Kill() // SIGKILL, mid-stream
-	c.cmd.Wait()
+	<-c.exited
 	close(stop)
 	wg.Wait()
 	t.Logf("%d writes sent, %d acknowledged before SIGKILL", sent.Load(), len(acked))

@@ -75,7 +75,7 @@ func BenchmarkStartup(b *testing.B) {
 					b.Errorf("%s: %v %v", tunnelName(n-1), r, err)
 				}
 				c.cmd.Process.Kill()
-				c.cmd.Wait()
+				<-c.exited
 			}
 		})
 	}

@@ -36,6 +36,8 @@ func Server(t testing.TB, corefile string) string {
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
-	t.Cleanup(func() { inst.Stop() })
+	// Stop alone runs no shutdown callbacks: the plugins' background work (reload watchers, the
+	// committer, the store) would outlive the test.
+	t.Cleanup(func() { inst.Stop(); inst.ShutdownCallbacks() })
 	return inst.Servers()[0].LocalAddr().String()
 }

@@ -68,7 +68,7 @@ func (q *query) resolve(qname string, owner string) result {
 	}
 	if staticHas(z, qname) {
 		if q.qtype == dns.TypeANY {
-			return q.hinfo(z, owner)
+			return q.anyAnswer(z, nil, qname, owner)
 		}
 		return q.zoneLookup(z, qname)
 	}
@@ -99,7 +99,7 @@ func (q *query) resolve(qname string, owner string) result {
 		// The zone file knows the closest encloser too, so its own wildcard and NXDOMAIN logic
 		// (with DNSSEC denial) applies unchanged.
 		if q.qtype == dns.TypeANY && staticHas(z, wild) {
-			return q.hinfo(z, owner)
+			return q.anyAnswer(z, nil, wild, owner)
 		}
 		return q.zoneLookup(z, qname)
 	}
@@ -112,7 +112,7 @@ func (q *query) fromBinding(b *route.Binding, z *file.Zone, qname, owner, bound 
 	q.bound = b
 	switch {
 	case q.qtype == dns.TypeANY:
-		return q.hinfo(z, owner)
+		return q.anyAnswer(z, b, bound, owner)
 	case b.Routed() && (q.qtype == dns.TypeA || q.qtype == dns.TypeAAAA):
 		return q.routed(b, z, owner)
 	}
@@ -233,6 +233,21 @@ func (q *query) belowCut(qname, origin string) bool {
 func (q *query) noData(z *file.Zone) result { return result{ns: q.st.negSOA[z]} }
 
 // hinfo answers ANY for an existing name with one synthesized HINFO, as RFC 8482 allows.
+// anyAnswer answers ANY at name (a binding's, or the zone file's when b is nil) as RFC 8482 says:
+// the CNAME where the name has one (section 4.2), else one synthesized HINFO.
+func (q *query) anyAnswer(z *file.Zone, b *route.Binding, name, owner string) result {
+	if b != nil {
+		if cname := b.Records[dns.TypeCNAME]; len(cname) > 0 {
+			return result{answer: withOwner(cname, owner)}
+		}
+	} else if e, ok := z.Tree.Search(name); ok {
+		if cname := e.Type(dns.TypeCNAME); len(cname) > 0 {
+			return result{answer: withOwner(cname, owner)}
+		}
+	}
+	return q.hinfo(z, owner)
+}
+
 func (q *query) hinfo(z *file.Zone, owner string) result {
 	hdr := dns.RR_Header{Name: owner, Rrtype: dns.TypeHINFO, Class: dns.ClassINET, Ttl: 8482}
 	return result{answer: []dns.RR{&dns.HINFO{Hdr: hdr, Cpu: "RFC8482"}}}

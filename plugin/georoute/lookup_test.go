@@ -86,6 +86,9 @@ func TestAuthoritative(t *testing.T) {
 		{"ANY on a zone name", test.Case{Qname: "static.example.net.", Qtype: dns.TypeANY, Answer: []dns.RR{test.HINFO("static.example.net. 8482 IN HINFO RFC8482 \"\"")}}, true},
 		{"ANY on a zone wildcard", test.Case{Qname: "q.dev.example.net.", Qtype: dns.TypeANY, Answer: []dns.RR{test.HINFO("q.dev.example.net. 8482 IN HINFO RFC8482 \"\"")}}, true},
 		{"ANY on nothing", test.Case{Qname: "nope.example.net.", Qtype: dns.TypeANY, Rcode: dns.RcodeNameError, Ns: []dns.RR{soaNeg}}, true},
+		// RFC 8482 section 4.2: at a CNAME, ANY gets the CNAME, not the synthesized HINFO.
+		{"ANY at a zone file's CNAME", test.Case{Qname: "api.example.net.", Qtype: dns.TypeANY, Answer: []dns.RR{test.CNAME("api.example.net. 3600 IN CNAME www.example.net.")}}, true},
+		{"ANY at a config CNAME", test.Case{Qname: "cn.example.net.", Qtype: dns.TypeANY, Answer: []dns.RR{test.CNAME("cn.example.net. 300 IN CNAME www.example.net.")}}, true},
 		{"second zone", test.Case{Qname: "www.example.org.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("www.example.org. 3600 IN A 192.0.2.100")},
 			Ns: []dns.RR{test.NS("example.org. 3600 IN NS ns1.example.net.")}}, true},
 		{"mixed case keeps the asked case", test.Case{Qname: "WwW.ExAmPlE.NeT.", Qtype: dns.TypeA, Answer: []dns.RR{test.A("WwW.ExAmPlE.NeT. 30 IN A " + fra1)}}, true},

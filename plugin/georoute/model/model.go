@@ -30,6 +30,10 @@ type Edge struct {
 	Override string `json:"override,omitempty" mapstructure:"override"`
 	// HealthRule combines the checks: "all" (default), "any", or "N" (at least N pass).
 	HealthRule string `json:"health_rule,omitempty" mapstructure:"health_rule"`
+	// HealthCheck is the Route 53 health check (its id) that Checks were made from, for an edge
+	// made from a Route 53 record set with a HealthCheckId: changing or deleting the health
+	// check changes (or is refused for) the edges that name it.
+	HealthCheck string `json:"health_check,omitempty" mapstructure:"-"`
 }
 
 // Location places an edge. Lat and Lon go together.
@@ -54,6 +58,10 @@ type Pool struct {
 	// WhenAllDown: "all" (fail open, default), "none" (empty answer) or "servfail".
 	WhenAllDown string `json:"when_all_down,omitempty" mapstructure:"when_all_down"`
 	Sticky      bool   `json:"sticky,omitempty" mapstructure:"sticky"`
+	// CidrCollection is the Route 53 CIDR collection (its id) whose locations the rules of a
+	// cidr pool made from Route 53 record sets take their prefixes from (Rule.Location):
+	// changing the collection changes the pool's rules in the same change.
+	CidrCollection string `json:"cidr_collection,omitempty" mapstructure:"-"`
 }
 
 // Member of a pool: exactly one of Edge and Pool.
@@ -73,6 +81,8 @@ type Rule struct {
 	ASNs        []uint32 `json:"asns,omitempty" mapstructure:"asns"`
 	Default     bool     `json:"default,omitempty" mapstructure:"default"`
 	Members     []Member `json:"members" mapstructure:"members"`
+	// Location is the location of the pool's CIDR collection whose blocks Prefixes are.
+	Location string `json:"location,omitempty" mapstructure:"-"`
 }
 
 // Name binds a DNS name to a pool, pins it to one edge, or holds static records.

@@ -447,7 +447,10 @@ func TestRRSets(t *testing.T) {
 		{"a record of another type", Op{Kind: RRSetKind, ID: n, Zone: "example.net.", Type: "A", Records: txt[:1:1]}, Invalid, model.CodeInvalid},
 		{"a bad value", Op{Kind: RRSetKind, ID: n, Zone: "example.net.", Type: "A", Records: []model.Record{{Value: "nope"}}}, Invalid, model.CodeInvalid},
 		{"no such type", Op{Kind: RRSetKind, ID: n, Zone: "example.net.", Type: "BOGUS", Records: a}, Invalid, model.CodeInvalid},
-		{"a routed name", Op{Kind: RRSetKind, ID: "k.example.net.", Zone: "example.net.", Type: "TXT", Records: txt}, Conflict, CodeRouted},
+		{"addresses of a routed name", Op{Kind: RRSetKind, ID: "k.example.net.", Zone: "example.net.", Type: "A", Records: a}, Conflict, CodeRouted},
+		{"a CNAME at a routed name", Op{Kind: RRSetKind, ID: "k.example.net.", Zone: "example.net.", Type: "CNAME", Records: []model.Record{{Value: "www.example.net."}}}, Conflict, CodeRouted},
+		{"a name changed meanwhile", Op{Kind: NameKind, ID: n, Zone: "example.net.", Name: model.Name{Edge: "fra1"}, Expect: &model.Name{Records: a}}, Conflict, CodeChanged},
+		{"a name that exists meanwhile", Op{Kind: NameKind, ID: n, Zone: "example.net.", Name: model.Name{Edge: "fra1"}, Expect: &model.Name{}, IfAbsent: true}, Conflict, CodeChanged},
 		{"a config name", Op{Kind: RRSetKind, ID: "www.example.net.", Zone: "example.net.", Type: "TXT", Records: txt}, Conflict, CodeInConfig},
 		{"a CNAME beside other data", Op{Kind: RRSetKind, ID: n, Zone: "example.net.", Type: "CNAME", Records: []model.Record{{Value: "www.example.net."}}}, Invalid, model.CodeInvalid},
 	} {
@@ -464,6 +467,19 @@ func TestRRSets(t *testing.T) {
 			}
 			sameState(t, "refused", before, f.state())
 		})
+	}
+	// A routed name holds records of other types beside its pool or edge; deleting them leaves
+	// it routed, and a name read before is changed only as it was read.
+	k := "k.example.net."
+	f.must((&Change{}).PutRRSet("example.net.", k, "TXT", txt, ""))
+	if b := f.cat.Names().Get(k); b.Edge != "fra1" || len(b.Records[dns.TypeTXT]) != 1 {
+		t.Fatalf("TXT beside an edge: %+v", b)
+	}
+	f.must(&Change{Ops: []Op{{Kind: NameKind, ID: k, Zone: "example.net.", Name: model.Name{Edge: "iad1", Records: []model.Record{{Type: "TXT", TTL: 60, Value: `"v=1"`}}},
+		Expect: &model.Name{Edge: "fra1", Records: []model.Record{{Type: "txt", TTL: 60, Value: `"v=1"`}}}}}})
+	f.must((&Change{}).DeleteRRSet("example.net.", k, "TXT", ""))
+	if b := f.cat.Names().Get(k); b == nil || b.Edge != "iad1" || len(b.Records) != 0 {
+		t.Fatalf("TXT deleted beside an edge: %+v", b)
 	}
 	// The last set of a name deleted: the name goes.
 	f.must((&Change{}).DeleteRRSet("example.net.", n, "A", "").DeleteRRSet("example.net.", n, "TXT", ""))

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -323,6 +324,9 @@ func (c *Catalog) prepareNames(before, v *View, ch *Change, s *Stage, p *Plan) e
 		p.read(store.Names, store.NameKey(name), false)
 		p.read(ZonesKind, op.Zone, false)
 		old := cur(name)
+		if op.Kind == NameKind && op.Expect != nil && !expected(old, op) {
+			return errorf(Conflict, CodeChanged, op.Field, "%s changed meanwhile: read it again", name)
+		}
 		if op.Delete {
 			switch {
 			case old == nil:
@@ -418,8 +422,8 @@ func (c *Catalog) rrset(v *View, op *Op, old *route.Binding) error {
 	case old == nil:
 	case old.Source == route.FromConfig:
 		return errorf(Conflict, CodeInConfig, op.Field, "%s is defined in the config file %s: change it there", op.ID, v.Base.ConfigPath)
-	case old.Routed():
-		return errorf(Conflict, CodeRouted, op.Field, "%s is routed (%s): its addresses follow its pool or edge, and it holds no records of its own", op.ID, routedBy(old))
+	case old.Routed() && (t == "A" || t == "AAAA" || t == "CNAME"):
+		return errorf(Conflict, CodeRouted, op.Field, "%s is routed (%s): its addresses follow its pool or edge, and it holds no %s records of its own", op.ID, routedBy(old), t)
 	default:
 		spec = old.Spec()
 	}
@@ -461,11 +465,33 @@ func (c *Catalog) rrset(v *View, op *Op, old *route.Binding) error {
 			return errorf(Invalid, model.CodeMissing, model.JoinPath(op.Field, "records"), "a record set needs at least one record")
 		}
 	}
-	*op = Op{Kind: NameKind, ID: op.ID, Zone: op.Zone, Field: op.Field, Name: model.Name{Records: keep}, Delete: len(keep) == 0}
+	spec.Records = keep
+	*op = Op{Kind: NameKind, ID: op.ID, Zone: op.Zone, Field: op.Field, Name: spec,
+		Delete: len(keep) == 0 && spec.Pool == "" && spec.Edge == "" && len(spec.Sets) == 0 && len(spec.Aliases) == 0}
 	if op.Delete && old == nil {
 		return errorf(NotFound, CodeNoRRSet, op.Field, "%s has no %s records", op.ID, t)
 	}
 	return nil
+}
+
+// expected reports whether old is what op.Expect says the name is bound to.
+func expected(old *route.Binding, op *Op) bool {
+	if op.IfAbsent {
+		return old == nil
+	}
+	if old == nil || old.Source != route.FromAPI {
+		return false
+	}
+	have, want := old.Spec(), *op.Expect
+	want.Records = slices.Clone(want.Records)
+	want.Normalize()
+	if len(want.Records) == 0 {
+		want.Records = nil
+	}
+	got, _ := canonical(old.Name, op.Zone, "", have.Records)
+	exp, err := canonical(old.Name, op.Zone, "", want.Records)
+	return err == nil && slices.Equal(got, exp) && have.Pool == want.Pool && have.Edge == want.Edge && have.TTL == want.TTL &&
+		reflect.DeepEqual(have.Sets, want.Sets) && reflect.DeepEqual(have.Aliases, want.Aliases)
 }
 
 func routedBy(b *route.Binding) string {
@@ -479,7 +505,9 @@ func routedBy(b *route.Binding) string {
 func canonical(name, origin, t string, records []model.Record) ([]string, error) {
 	out := make([]string, 0, len(records))
 	for _, r := range records {
-		r.Type = t
+		if t != "" {
+			r.Type = t
+		}
 		rr, err := r.RR(name, origin)
 		if err != nil {
 			return nil, err

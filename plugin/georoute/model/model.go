@@ -62,6 +62,10 @@ type Pool struct {
 	// cidr pool made from Route 53 record sets take their prefixes from (Rule.Location):
 	// changing the collection changes the pool's rules in the same change.
 	CidrCollection string `json:"cidr_collection,omitempty" mapstructure:"-"`
+	// MadeFrom names what made the pool when it is not its own object: "route53 NAME" for the
+	// pool of a name's Route 53 routing record sets. Such a pool keeps Route 53's health-check
+	// timing: its checks need not notice a dead edge within its TTL.
+	MadeFrom string `json:"made_from,omitempty" mapstructure:"-"`
 }
 
 // Member of a pool: exactly one of Edge and Pool.
@@ -85,12 +89,72 @@ type Rule struct {
 	Location string `json:"location,omitempty" mapstructure:"-"`
 }
 
-// Name binds a DNS name to a pool, pins it to one edge, or holds static records.
+// Name binds a DNS name to a pool, pins it to one edge, or holds static records. A routed or
+// pinned name may hold static records of other types than A, AAAA and CNAME too (its MX, TXT).
 type Name struct {
 	Pool    string   `json:"pool,omitempty" mapstructure:"pool"`
 	Edge    string   `json:"edge,omitempty" mapstructure:"edge"`
 	TTL     uint32   `json:"ttl,omitempty" mapstructure:"ttl"`
 	Records []Record `json:"records,omitempty" mapstructure:"records"`
+	// Sets are the name's Route 53 routing record sets as their client wrote them; the pool,
+	// the edges and the records of other types they made are derived from them (package
+	// recordsets), and Route 53's API lists them back.
+	Sets []RecordSet `json:"record_sets,omitempty" mapstructure:"-"`
+	// Aliases are Route 53 alias record sets: the name answers the type from another name of
+	// the zones served, as if it held that name's records (at the apex too).
+	Aliases []Alias `json:"aliases,omitempty" mapstructure:"-"`
+}
+
+// RecordSet is one Route 53 routing record set: the records of one type under one
+// SetIdentifier, and the one routing field that says when it answers.
+type RecordSet struct {
+	Type          string   `json:"type"`
+	SetIdentifier string   `json:"set_identifier"`
+	TTL           uint32   `json:"ttl"`
+	Values        []string `json:"values"`
+	Weight        *int64   `json:"weight,omitempty"`
+	Region        string   `json:"region,omitempty"`
+	// GeoLocation: a continent, a country (with an optional subdivision), or country "*".
+	GeoLocation  *GeoLocation  `json:"geo_location,omitempty"`
+	GeoProximity *GeoProximity `json:"geo_proximity,omitempty"`
+	Failover     string        `json:"failover,omitempty"` // PRIMARY or SECONDARY
+	MultiValue   *bool         `json:"multi_value,omitempty"`
+	Cidr         *CidrRef      `json:"cidr,omitempty"`
+	HealthCheck  string        `json:"health_check,omitempty"`
+}
+
+// GeoLocation is Route 53's GeoLocation of a record set.
+type GeoLocation struct {
+	Continent   string `json:"continent,omitempty"`
+	Country     string `json:"country,omitempty"`
+	Subdivision string `json:"subdivision,omitempty"`
+}
+
+// GeoProximity is Route 53's GeoProximityLocation: an AWS region, a local zone group or
+// coordinates, and a bias.
+type GeoProximity struct {
+	Region         string   `json:"region,omitempty"`
+	LocalZoneGroup string   `json:"local_zone_group,omitempty"`
+	Lat            *float64 `json:"lat,omitempty"`
+	Lon            *float64 `json:"lon,omitempty"`
+	Bias           *int     `json:"bias,omitempty"`
+}
+
+// CidrRef is Route 53's CidrRoutingConfig: a location of a CIDR collection ("*": the default).
+type CidrRef struct {
+	Collection string `json:"collection"`
+	Location   string `json:"location"`
+}
+
+// Alias is a Route 53 alias record set: type Type at the name answers what Target (a name of
+// the zones served, in Zone) answers for it. EvaluateTargetHealth: when the target is routed and
+// none of its edges is healthy, the alias counts as unhealthy in its own routing.
+type Alias struct {
+	Type                 string `json:"type"`
+	Zone                 string `json:"zone"`
+	Target               string `json:"target"`
+	EvaluateTargetHealth bool   `json:"evaluate_target_health,omitempty"`
+	SetIdentifier        string `json:"set_identifier,omitempty"`
 }
 
 // Record is one static resource record, its value in zone-file presentation format.

@@ -409,14 +409,18 @@ func (n *Name) validate(path, name, origin string, hasEdge, hasPool func(string)
 	if err := CheckName(name); err != nil {
 		es.add(CodeInvalid, at("name"), "%s", err.Error())
 	}
-	kinds := 0
-	for _, set := range []bool{n.Pool != "", n.Edge != "", len(n.Records) > 0} {
-		if set {
-			kinds++
-		}
-	}
-	if kinds != 1 {
+	switch {
+	case n.Pool != "" && n.Edge != "":
+		es.add(CodeInvalid, path, "a name has a pool or an edge, not both")
+	case n.Pool == "" && n.Edge == "" && len(n.Records) == 0:
 		es.add(CodeInvalid, path, "a name has exactly one of pool, edge or records")
+	case n.Pool != "" || n.Edge != "":
+		for i, r := range n.Records {
+			switch r.Type {
+			case "A", "AAAA", "CNAME":
+				es.add(CodeInvalid, JoinPath(path, fmt.Sprintf("records[%d].type", i)), "a routed or pinned name answers A and AAAA from its pool or edge: it can hold records of other types only, not %s", r.Type)
+			}
+		}
 	}
 	if n.Pool != "" && !hasPool(n.Pool) {
 		es.add(CodeUnknown, at("pool"), "no pool %q", n.Pool)

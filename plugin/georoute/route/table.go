@@ -126,6 +126,15 @@ type Binding struct {
 	TTL     uint32 // a pinned name's TTL; 0 takes the default (a pool-bound name takes its pool's)
 	Records map[uint16][]dns.RR
 	Source  Source
+	// Extra is what a Route 53 client wrote of the name beyond its records (nil for most
+	// names: a million names pay one pointer each).
+	Extra *Extra
+}
+
+// Extra is a binding's Route 53 routing record sets and aliases, as written.
+type Extra struct {
+	Sets    []model.RecordSet
+	Aliases []model.Alias
 }
 
 // Source says where a binding or object was defined.
@@ -145,6 +154,9 @@ func (b *Binding) Routed() bool { return b.Pool != "" || b.Edge != "" }
 // Spec returns b as a user writes it.
 func (b *Binding) Spec() model.Name {
 	n := model.Name{Pool: b.Pool, Edge: b.Edge, TTL: b.TTL}
+	if b.Extra != nil {
+		n.Sets, n.Aliases = b.Extra.Sets, b.Extra.Aliases
+	}
 	for _, t := range slices.Sorted(maps.Keys(b.Records)) {
 		for _, rr := range b.Records[t] {
 			n.Records = append(n.Records, model.Record{Type: dns.TypeToString[t], TTL: rr.Header().Ttl,
@@ -442,6 +454,9 @@ func compileEdge(id string, spec model.Edge) *Edge {
 // origin.
 func (t *Table) Bind(name, origin string, spec model.Name, src Source) (*Binding, error) {
 	b := &Binding{Name: name, TTL: spec.TTL, Source: src}
+	if len(spec.Sets) > 0 || len(spec.Aliases) > 0 {
+		b.Extra = &Extra{Sets: spec.Sets, Aliases: spec.Aliases}
+	}
 	switch {
 	case spec.Pool != "":
 		p := t.poolByID[spec.Pool]
@@ -458,7 +473,8 @@ func (t *Table) Bind(name, origin string, spec model.Name, src Source) (*Binding
 			return nil, &model.FieldError{Code: model.CodeUnknown, Field: "edge", Message: fmt.Sprintf("no edge %q", spec.Edge)}
 		}
 		b.Edge = e.ID
-	default:
+	}
+	if len(spec.Records) > 0 {
 		rrs, err := spec.RRs(name, origin)
 		if err != nil {
 			return nil, err
@@ -509,8 +525,8 @@ func (m Member) String() string {
 // timeout ≤ TTL. Pinned names are exempt: they answer their edge, up or not.
 func (t *Table) CheckDetection(id, name string) error {
 	p := t.poolByID[id]
-	if p == nil {
-		return nil
+	if p == nil || p.Spec.MadeFrom != "" {
+		return nil // Route 53's record sets keep Route 53's timing (model.Pool.MadeFrom)
 	}
 	limit := time.Duration(p.TTL) * time.Second
 	for _, e := range p.reachableEdges() {

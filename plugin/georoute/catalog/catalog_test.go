@@ -279,12 +279,14 @@ func TestConflictingTransactions(t *testing.T) {
 	}
 	sameState(t, "a and b", a.state(), b.state())
 
-	// Two changes of the same name validated at the same revision: the second conflicts.
+	// Two changes of the same name validated at the same revision on two nodes: the second
+	// to commit conflicts. (Txns of one call are prepared on each other: one call would take both.)
 	p1, _ := a.cat.Prepare((&Change{}).PutName("example.net.", "n.example.net.", model.Name{Edge: "fra1"}, ""), nil)
 	p2, _ := b.cat.Prepare((&Change{}).PutName("example.net.", "n.example.net.", model.Name{Edge: "iad1"}, ""), nil)
-	res, err = a.db.Txns([]store.Txn{p1.Txn, p2.Txn})
-	if err != nil || res[0].Err != nil || !errors.Is(res[1].Err, store.ErrConflict) {
-		t.Fatalf("results %v %v: want the second to conflict", res, err)
+	res1, err1 := a.db.Txns([]store.Txn{p1.Txn})
+	res, err = b.db.Txns([]store.Txn{p2.Txn})
+	if err1 != nil || res1[0].Err != nil || err != nil || !errors.Is(res[0].Err, store.ErrConflict) {
+		t.Fatalf("results %v %v then %v %v: want the second to conflict", res1, err1, res, err)
 	}
 }
 

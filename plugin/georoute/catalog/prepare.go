@@ -16,7 +16,6 @@ import (
 // so that a later change is checked against them. Changes of other objects are committed alone.
 type Stage struct {
 	names map[string]*route.Binding // nil: deleted
-	txns  int64                     // transactions staged: each commits at the next revision
 }
 
 // NewStage returns an empty stage.
@@ -50,12 +49,9 @@ type Plan struct {
 func (c *Catalog) Prepare(ch *Change, s *Stage) (*Plan, error) {
 	v := c.View()
 	p := &Plan{Change: ch, Created: make([]bool, len(ch.Ops)), binds: make([]*route.Binding, len(ch.Ops)), cfg: make([]*route.Binding, len(ch.Ops))}
+	// Validated against the earlier changes of the group too (s): the store counts them as
+	// seen, as they commit first in the same Txns call.
 	p.Txn.Cond.Rev = v.Rev
-	if s != nil {
-		// Validated against the earlier changes of the group too: they commit first, one
-		// revision each, in the same store write.
-		p.Txn.Cond.Rev += s.txns
-	}
 	after := v
 	if ch.objects() {
 		nv, err := c.prepareObjects(v, ch, p)
@@ -80,7 +76,6 @@ func (c *Catalog) Prepare(ch *Change, s *Stage) (*Plan, error) {
 		p.Txn.Ops = append(p.Txn.Ops, storeOp(&ch.Ops[i]))
 	}
 	if s != nil {
-		s.txns++
 		for i, op := range ch.Ops {
 			if op.Kind == NameKind {
 				s.names[op.ID] = p.binds[i]

@@ -1,17 +1,19 @@
-package store
+package store_test
 
 import (
 	"fmt"
+	"github.com/georoute/appliance/plugin/georoute/store"
+	"github.com/georoute/appliance/plugin/georoute/store/storetest"
 	"testing"
 )
 
 // group is how many requests the plugin's committer commits together (maxGroup).
 const group = 512
 
-func nameOps(call int) []Op {
-	ops := make([]Op, group)
+func nameOps(call int) []store.Op {
+	ops := make([]store.Op, group)
 	for j := range ops {
-		ops[j] = put(Names, fmt.Sprintf("net.example.t.n%d-%d.", call, j), `{"edge":"fra1"}`)
+		ops[j] = storetest.Put(store.Names, fmt.Sprintf("net.example.t.n%d-%d.", call, j), `{"edge":"fra1"}`)
 	}
 	return ops
 }
@@ -22,15 +24,17 @@ func nameOps(call int) []Op {
 func BenchmarkTxns(b *testing.B) {
 	for _, bc := range []struct {
 		name  string
-		reads func(op Op) []Read
+		reads func(op store.Op) []store.Read
 	}{
 		{name: "unconditional"},
-		{name: "exact", reads: func(op Op) []Read { return []Read{{Kind: Names, Key: op.Key}, {Kind: Edges, Key: "fra1"}} }},
-		{name: "prefix", reads: func(op Op) []Read { return []Read{{Kind: Names, Key: op.Key, Prefix: true}} }},
+		{name: "exact", reads: func(op store.Op) []store.Read {
+			return []store.Read{{Kind: store.Names, Key: op.Key}, {Kind: store.Edges, Key: "fra1"}}
+		}},
+		{name: "prefix", reads: func(op store.Op) []store.Read { return []store.Read{{Kind: store.Names, Key: op.Key, Prefix: true}} }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			s := openTemp(b)
-			txns := make([]Txn, group)
+			txns := make([]store.Txn, group)
 			call := 0
 			for b.Loop() {
 				rev, err := s.Rev()
@@ -38,12 +42,12 @@ func BenchmarkTxns(b *testing.B) {
 					b.Fatal(err)
 				}
 				for j, op := range nameOps(call) {
-					txns[j] = Txn{Ops: []Op{op}}
+					txns[j] = store.Txn{Ops: []store.Op{op}}
 					if bc.reads != nil {
-						txns[j].Cond = Cond{Rev: rev, Reads: bc.reads(op)}
+						txns[j].Cond = store.Cond{Rev: rev, Reads: bc.reads(op)}
 					}
 				}
-				for _, r := range mustTxns(b, s, txns...) {
+				for _, r := range storetest.MustTxns(b, s, txns...) {
 					if r.Err != nil {
 						b.Fatal(r.Err)
 					}

@@ -151,6 +151,9 @@ func OpenBolt(path string) (*Bolt, error) {
 	return b, nil
 }
 
+// Path is the store file's.
+func (b *Bolt) Path() string { return b.path }
+
 // view is a read transaction where a fault or panic reading the file is an error.
 func (b *Bolt) view(f func(tx *bolt.Tx) error) error {
 	return protect(b.path, func() error { return b.db.View(f) })
@@ -290,30 +293,35 @@ func (b *Bolt) Txns(txns []Txn) ([]Result, error) {
 		if k, _ := log.Cursor().First(); k != nil {
 			first = keyRev(k)
 		}
-		var seen *changed // only when some txn has a condition to check
-		if slices.ContainsFunc(txns, func(t Txn) bool { return len(t.Cond.Reads) > 0 }) {
-			seen = newChanged(rev)
-		}
+		check := NewCheck(start, func(from, to int64, fn func(int64, []Op) error) error {
+			if from+1 < first {
+				return ErrCompacted
+			}
+			return readLog(log, from, to, fn)
+		})
 		for i, t := range txns {
-			if err := checkOps(t.Ops); err != nil {
+			if err := CheckOps(t.Ops); err != nil {
 				results[i].Err = err
+				check.Failed(t.Ops)
 				continue
 			}
-			ok, err := holds(t.Cond, rev, first, log, seen)
+			ok, err := check.Holds(t.Cond)
 			if err != nil {
 				return err
 			}
 			if !ok {
 				results[i].Err = ErrConflict
+				check.Failed(t.Ops)
 				continue
 			}
 			if len(t.Ops) == 0 {
 				results[i].Rev = rev
 				continue
 			}
-			entry := encodeOps(t.Ops)
+			entry := EncodeOps(t.Ops)
 			if len(entry) > bolt.MaxValueSize {
 				results[i].Err = fmt.Errorf("store: a transaction of %d bytes is too large", len(entry))
+				check.Failed(t.Ops)
 				continue
 			}
 			if err := apply(tx, t.Ops); err != nil {
@@ -323,9 +331,6 @@ func (b *Bolt) Txns(txns []Txn) ([]Result, error) {
 			logBytes += int64(len(entry))
 			if err := log.Put(revKey(rev), entry); err != nil {
 				return fmt.Errorf("store: change log: %v", err)
-			}
-			if seen != nil {
-				seen.note(rev, t.Ops, true)
 			}
 			results[i].Rev = rev
 		}
@@ -351,35 +356,19 @@ func (b *Bolt) Txns(txns []Txn) ([]Result, error) {
 	return results, nil
 }
 
-// checkOps reports an op the store cannot hold.
-func checkOps(ops []Op) error {
-	for _, op := range ops {
-		switch {
-		case !slices.Contains(Kinds, op.Kind):
-			return fmt.Errorf("store: no kind %q", op.Kind)
-		case op.Key == "" || len(op.Key) > bolt.MaxKeySize:
-			return fmt.Errorf("store: %s: a key of %d bytes", op.Kind, len(op.Key))
+// readLog calls fn for the entries of log after from up to to.
+func readLog(log *bolt.Bucket, from, to int64, fn func(int64, []Op) error) error {
+	c := log.Cursor()
+	for k, v := c.Seek(revKey(from + 1)); k != nil && keyRev(k) <= to; k, v = c.Next() {
+		ops, err := DecodeOps(v)
+		if err != nil {
+			return err
+		}
+		if err := fn(keyRev(k), ops); err != nil {
+			return err
 		}
 	}
 	return nil
-}
-
-// holds reports whether cond holds at revision rev, the log holding the revisions from first
-// and seen what changed after seen.lo.
-func holds(cond Cond, rev, first int64, log *bolt.Bucket, seen *changed) (bool, error) {
-	switch {
-	case len(cond.Reads) == 0 || cond.Rev == rev:
-		return true, nil
-	case cond.Rev > rev || cond.Rev+1 < first:
-		// A revision the store has not reached, or changes the log no longer holds: conservatively a conflict.
-		return false, nil
-	}
-	if cond.Rev < seen.lo {
-		if err := seen.extend(log, cond.Rev); err != nil {
-			return false, err
-		}
-	}
-	return !seen.since(cond.Rev, cond.Reads), nil
 }
 
 func apply(tx *bolt.Tx, ops []Op) error {
@@ -447,7 +436,7 @@ func (b *Bolt) readChanges(from int64) ([]Event, error) {
 		}
 		size := 0
 		for ; k != nil && len(events) < changesBatch && size < changesBatchBytes; k, v = c.Next() {
-			ops, err := decodeOps(bytes.Clone(v))
+			ops, err := DecodeOps(bytes.Clone(v))
 			if err != nil {
 				return fmt.Errorf("%w: revision %d", err, keyRev(k))
 			}

@@ -1,7 +1,9 @@
-package store
+package store_test
 
 import (
 	"fmt"
+	"github.com/georoute/appliance/plugin/georoute/store"
+	"github.com/georoute/appliance/plugin/georoute/store/storetest"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,13 +15,13 @@ import (
 func filled(t *testing.T, n int) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "georoute.db")
-	s, err := OpenBolt(path)
+	s, err := store.OpenBolt(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ops []Op
+	var ops []store.Op
 	for i := 0; i < n; i++ {
-		ops = append(ops, put(Names, fmt.Sprintf("net.example.t.n%06d.", i), `{"edge":"fra1","ttl":10}`))
+		ops = append(ops, storetest.Put(store.Names, fmt.Sprintf("net.example.t.n%06d.", i), `{"edge":"fra1","ttl":10}`))
 	}
 	if err := s.Commit(ops); err != nil {
 		t.Fatal(err)
@@ -30,12 +32,12 @@ func filled(t *testing.T, n int) string {
 
 // openAndLoad opens path and reads it whole, as start-up does.
 func openAndLoad(path string) error {
-	s, err := OpenBolt(path)
+	s, err := store.OpenBolt(path)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	_, err = s.LoadAll(func(Kind, string, []byte) error { return nil })
+	_, err = s.LoadAll(func(store.Kind, string, []byte) error { return nil })
 	return err
 }
 

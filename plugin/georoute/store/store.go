@@ -2,8 +2,8 @@
 // measurements, as JSON values under string keys. Transactions are committed in groups, on disk
 // (fsync) before Txns returns, each numbered by a revision; a transaction can be conditional on
 // what it was validated against not having changed since a revision, and every committed one is
-// replayed by the change stream. The embedded implementation is bbolt; an etcd one can stand
-// behind the same interface.
+// replayed by the change stream. The embedded implementation is bbolt (Bolt); store/etcd keeps
+// the same on an etcd cluster that several nodes share.
 package store
 
 import (
@@ -26,10 +26,14 @@ const (
 	Overrides Kind = "overrides"
 	// Zones are zones created at run time.
 	Zones Kind = "zones"
+	// HealthChecks and CidrCollections are Route 53's health checks and CIDR collections.
+	HealthChecks    Kind = "healthchecks"
+	CidrCollections Kind = "cidrcollections"
 )
 
-// Kinds lists every kind in load order: names refer to zones, edges and pools.
-var Kinds = []Kind{Zones, Edges, Pools, Overrides, Names, RTT}
+// Kinds lists every kind in load order: names refer to zones, edges and pools, and edges and
+// pools to health checks and CIDR collections.
+var Kinds = []Kind{Zones, HealthChecks, CidrCollections, Edges, Pools, Overrides, Names, RTT}
 
 // Op is one change: Value under Key, or Key deleted.
 type Op struct {
@@ -50,8 +54,10 @@ type Read struct {
 	Prefix bool
 }
 
-// Cond is what a transaction depends on: it commits only if no transaction committed after
-// revision Rev changed any of Reads. A zero Cond always holds.
+// Cond is what a transaction depends on: the state at revision Rev, plus the earlier txns of
+// its Txns call (it was prepared on top of them). It commits only if no transaction committed
+// after Rev, other than those, changed any of Reads, and none of those that did not commit would
+// have. A zero Cond always holds.
 type Cond struct {
 	Rev   int64
 	Reads []Read
@@ -85,6 +91,9 @@ type WatchEvent struct {
 var (
 	ErrConflict  = errors.New("store: conflict: what the change was validated against has changed")
 	ErrCompacted = errors.New("store: the change stream no longer holds that revision")
+	// ErrUnknown is wrapped by an error of Txns after which some txns may have committed: the
+	// change stream says which.
+	ErrUnknown = errors.New("whether it committed is not known")
 )
 
 // Store is a durable key-value store of objects by kind.
@@ -103,11 +112,11 @@ type Store interface {
 	// LoadAll calls fn for every object of every kind, kinds in Kinds order and keys in order,
 	// from one consistent read, until fn returns an error. rev is the revision that read saw.
 	LoadAll(fn func(kind Kind, key string, value []byte) error) (rev int64, err error)
-	// Txns commits txns in order in one durable write. Each txn whose Cond holds, checked
-	// against what committed before it (earlier txns of the call included), gets the next
-	// revision; one whose Cond does not hold changes nothing and gets ErrConflict. A txn without
-	// ops commits nothing and gets the current revision. The error is for the whole write: then
-	// nothing was committed.
+	// Txns commits txns in order, durably, in one write where the store can. Each txn whose
+	// Cond holds gets the next revision; one whose Cond does not hold changes nothing and gets
+	// ErrConflict. A txn without ops commits nothing and gets the current revision. The error is
+	// for the whole call: nothing was committed, or, wrapping ErrUnknown, it is not known whether
+	// anything was (a store on the network that did not answer in time).
 	Txns(txns []Txn) ([]Result, error)
 	// Changes calls fn for every committed transaction with a revision after from, in order,
 	// until fn returns an error. It is ErrCompacted if from is behind the store and the change

@@ -1,11 +1,12 @@
-package store
+package store_test
 
 import (
-	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/georoute/appliance/plugin/georoute/store"
+	"github.com/georoute/appliance/plugin/georoute/store/storetest"
 )
 
 func TestNameKey(t *testing.T) {
@@ -16,81 +17,53 @@ func TestNameKey(t *testing.T) {
 		`a\.b.example.net.`:   `net.example.a\.b.`,
 		".":                   ".",
 	} {
-		if got := NameKey(name); got != want {
+		if got := store.NameKey(name); got != want {
 			t.Errorf("NameKey(%q) = %q, want %q", name, got, want)
 		}
-		if back := KeyName(want); back != name {
+		if back := store.KeyName(want); back != name {
 			t.Errorf("KeyName(%q) = %q, want %q", want, back, name)
 		}
 	}
 }
 
-func TestBolt(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "georoute.db")
-	s, err := OpenBolt(path)
+// openTemp opens a new store file that is closed when the test ends.
+func openTemp(t testing.TB) *store.Bolt {
+	t.Helper()
+	s, err := store.OpenBolt(filepath.Join(t.TempDir(), "georoute.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenBolt(path); err == nil || !strings.Contains(err.Error(), "in use by another process") {
-		t.Errorf("a second open: %v", err)
-	}
-	ops := []Op{
-		{Kind: Edges, Key: "fra1", Value: []byte(`{"addresses":["192.0.2.10"]}`)},
-		{Kind: Names, Key: NameKey("b.example.net."), Value: []byte(`{"edge":"fra1"}`)},
-		{Kind: Names, Key: NameKey("a.example.net."), Value: []byte(`{"edge":"fra1"}`)},
-		{Kind: Names, Key: NameKey("a.example.org."), Value: []byte(`{"edge":"fra1"}`)},
-	}
-	if err := s.Commit(ops); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Commit([]Op{{Kind: Names, Key: NameKey("b.example.net."), Delete: true}, {Kind: "nope", Key: "x"}}); err == nil {
-		t.Error("a commit with a bad op succeeded")
-	}
-	s.Close()
-
-	// Reopened: everything committed is there; the failed transaction left nothing.
-	s, err = OpenBolt(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var names []string
-	s.Load(Names, func(k string, v []byte) error { names = append(names, KeyName(k)); return nil })
-	if strings.Join(names, " ") != "a.example.net. b.example.net. a.example.org." {
-		t.Errorf("names after reopen: %v", names)
-	}
-	var scanned []string
-	s.Scan(Names, NameKey("example.net."), NameKey("a.example.net.")+"\x00", func(k string, v []byte) bool {
-		scanned = append(scanned, KeyName(k))
-		return true
-	})
-	if strings.Join(scanned, " ") != "b.example.net." {
-		t.Errorf("scan of example.net after a.example.net: %v", scanned)
-	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
-func TestBoltConcurrentCommits(t *testing.T) {
-	s, err := OpenBolt(filepath.Join(t.TempDir(), "georoute.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var wg sync.WaitGroup
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < 50; i++ {
-				if err := s.Commit([]Op{{Kind: Names, Key: fmt.Sprintf("net.example.w%d-%d.", w, i), Value: []byte("{}")}}); err != nil {
-					t.Error(err)
-				}
+// TestBolt runs the behaviour every store shows on bbolt files.
+func TestBolt(t *testing.T) {
+	paths := map[store.Store]string{}
+	storetest.Run(t, storetest.Factory{
+		New: func(t testing.TB, maxChanges int) store.Store {
+			s := openTemp(t)
+			if maxChanges > 0 {
+				s.MaxChanges = maxChanges
 			}
-		}()
-	}
-	wg.Wait()
-	n := 0
-	s.Load(Names, func(string, []byte) error { n++; return nil })
-	if n != 400 {
-		t.Errorf("%d names, want 400", n)
+			paths[s] = s.Path()
+			return s
+		},
+		Reopen: func(t testing.TB, s store.Store) store.Store {
+			s.Close()
+			r, err := store.OpenBolt(paths[s])
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { r.Close() })
+			return r
+		},
+	})
+}
+
+func TestBoltInUse(t *testing.T) {
+	s := openTemp(t)
+	if _, err := store.OpenBolt(s.Path()); err == nil || !strings.Contains(err.Error(), "in use by another process") {
+		t.Errorf("a second open: %v", err)
 	}
 }

@@ -187,7 +187,7 @@ func (h *HealthProbe) record(r *runner, res Result) {
 		h.pending.Add(-1)
 	}
 	r.seen = true
-	if !r.m.observe(res.OK, r.c.Rise, r.c.Fall) {
+	if !r.m.observe(res.OK != r.c.Invert, r.c.Rise, r.c.Fall) {
 		er.mu.Unlock()
 		return
 	}

@@ -151,3 +151,25 @@ func TestStatus(t *testing.T) {
 	}
 	h.Close()
 }
+
+// TestInverted: an inverted check is up while nothing listens and down once something does,
+// and its status still shows what the probe found.
+func TestInverted(t *testing.T) {
+	h := New()
+	defer h.Close()
+	addr := nowhere(t)
+	e := tcpEdge("fra1", addr, 100*time.Millisecond)
+	e.Checks[0].Invert = true
+	h.Track([]health.Target{e})
+	eventually(t, "up while refused", func() bool { return h.Up("fra1") })
+	st, _ := h.Status("fra1")
+	if st.Checks[0].OK || st.Checks[0].Reason != "refused" || st.Checks[0].State != Up {
+		t.Errorf("inverted check while refused: %+v", st.Checks[0])
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("the port was taken meanwhile: %v", err)
+	}
+	defer ln.Close()
+	eventually(t, "down once it connects", func() bool { return !h.Up("fra1") })
+}

@@ -50,7 +50,7 @@ func probeHTTP(ctx context.Context, c *check.Compiled) Result {
 	}
 	body, err := readBody(resp.Body)
 	resp.Body.Close()
-	res := Result{Phases: t.phases(time.Now())}
+	res := Result{Phases: t.phases(time.Now()), HTTPStatus: resp.StatusCode}
 	res.RTT = res.Phases[PhaseConnect]
 	defer bodyPool.Put(body)
 

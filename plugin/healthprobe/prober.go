@@ -36,12 +36,14 @@ var PhaseNames = [NumPhases]string{"resolve", "connect", "tls", "processing", "t
 
 // Result is what one probe found.
 type Result struct {
-	OK       bool
-	Reason   string        // "" when OK; else one of the reason constants below
-	Detail   string        // one line for a human: "status 503, want 200-399", "connection refused", ...
-	RTT      time.Duration // the transport round trip this probe measured; 0 when none
-	Phases   [NumPhases]time.Duration
-	Duration time.Duration // the whole probe
+	OK     bool
+	Reason string // "" when OK; else one of the reason constants below
+	Detail string // one line for a human: "status 503, want 200-399", "connection refused", ...
+	// HTTPStatus is the status code an http(s) probe got (0: no response).
+	HTTPStatus int
+	RTT        time.Duration // the transport round trip this probe measured; 0 when none
+	Phases     [NumPhases]time.Duration
+	Duration   time.Duration // the whole probe
 }
 
 // Reasons a probe fails.

@@ -50,8 +50,9 @@ func (m *machine) observe(ok bool, rise, fall int) bool {
 
 // rule says how many of an edge's checks must be up for the edge to be up.
 type rule struct {
-	any bool
-	min int // 0: all
+	any  bool
+	none bool // down whatever the checks say
+	min  int  // 0: all
 }
 
 func parseRule(s string) rule {
@@ -60,6 +61,8 @@ func parseRule(s string) rule {
 		return rule{}
 	case "any":
 		return rule{any: true}
+	case "none":
+		return rule{none: true}
 	}
 	n, _ := strconv.Atoi(s) // validated by the config
 	return rule{min: n}
@@ -72,6 +75,9 @@ func edgeState(states []State, r rule, override string) (State, string) {
 		return Up, "forced up"
 	case "down":
 		return Down, "drained"
+	}
+	if r.none {
+		return Down, "its health rule is none: down whatever its checks say"
 	}
 	if len(states) == 0 {
 		return Up, "no checks"

@@ -55,6 +55,9 @@ func TestEdgeState(t *testing.T) {
 		{"drained", []State{U, U}, "", "down", D},
 		{"forced up", []State{D, D}, "", "up", U},
 		{"auto", []State{D}, "", "auto", D},
+		{"none, all up", []State{U, U}, "none", "", D},
+		{"none, no checks", nil, "none", "", D},
+		{"none, forced up", nil, "none", "up", U},
 	}
 	for _, tc := range tests {
 		got, why := edgeState(tc.states, parseRule(tc.rule), tc.override)

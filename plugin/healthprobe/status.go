@@ -20,6 +20,7 @@ func (h *HealthProbe) Status(id string) (health.Status, bool) {
 		cs := health.CheckStatus{Check: r.label, State: r.m.state}
 		if r.seen {
 			cs.OK, cs.Reason, cs.Detail, cs.At, cs.Duration = r.last.OK, r.last.Reason, r.last.Detail, r.lastAt, r.last.Duration.String()
+			cs.HTTPStatus = r.last.HTTPStatus
 		}
 		st.Checks = append(st.Checks, cs)
 	}

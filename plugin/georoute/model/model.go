@@ -28,7 +28,8 @@ type Edge struct {
 	Checks    []check.Spec `json:"checks,omitempty" mapstructure:"checks"`
 	// Override forces the edge's health: "" or "auto" (the checks decide), "up", "down" (drain).
 	Override string `json:"override,omitempty" mapstructure:"override"`
-	// HealthRule combines the checks: "all" (default), "any", or "N" (at least N pass).
+	// HealthRule combines the checks: "all" (default), "any", "N" (at least N pass), or "none"
+	// (down whatever the checks say: a Route 53 health check that is disabled and inverted).
 	HealthRule string `json:"health_rule,omitempty" mapstructure:"health_rule"`
 	// HealthCheck is the Route 53 health check (its id) that Checks were made from, for an edge
 	// made from a Route 53 record set with a HealthCheckId: changing or deleting the health

@@ -228,11 +228,11 @@ func (e *Edge) validate(path, id string, es *Errors) {
 		es.add(CodeInvalid, at("override"), "%q is not one of auto, up, down", e.Override)
 	}
 	switch e.HealthRule {
-	case "", "all", "any":
+	case "", "all", "any", "none":
 	default:
 		n, err := strconv.Atoi(e.HealthRule)
 		if err != nil || n < 1 {
-			es.add(CodeInvalid, at("health_rule"), "%q is not all, any or a number of checks", e.HealthRule)
+			es.add(CodeInvalid, at("health_rule"), "%q is not all, any, none or a number of checks", e.HealthRule)
 		} else if n > len(e.Checks) {
 			es.add(CodeInvalid, at("health_rule"), "needs %d passing checks but the edge has %d", n, len(e.Checks))
 		}
@@ -412,7 +412,7 @@ func (n *Name) validate(path, name, origin string, hasEdge, hasPool func(string)
 	switch {
 	case n.Pool != "" && n.Edge != "":
 		es.add(CodeInvalid, path, "a name has a pool or an edge, not both")
-	case n.Pool == "" && n.Edge == "" && len(n.Records) == 0:
+	case n.Pool == "" && n.Edge == "" && len(n.Records) == 0 && len(n.Aliases) == 0:
 		es.add(CodeInvalid, path, "a name has exactly one of pool, edge or records")
 	case n.Pool != "" || n.Edge != "":
 		for i, r := range n.Records {

@@ -72,13 +72,15 @@ type Status struct {
 
 // CheckStatus is the state of one check of an edge and its latest result.
 type CheckStatus struct {
-	Check    string    `json:"check"` // its index and type: "0:http"
-	State    State     `json:"state"`
-	OK       bool      `json:"ok"`
-	Reason   string    `json:"reason,omitempty"` // why the latest probe failed: "refused", "status", ...
-	Detail   string    `json:"detail,omitempty"` // one line for a human
-	At       time.Time `json:"at,omitzero"`      // of the latest result; zero before the first
-	Duration string    `json:"duration,omitempty"`
+	Check  string `json:"check"` // its index and type: "0:http"
+	State  State  `json:"state"`
+	OK     bool   `json:"ok"`
+	Reason string `json:"reason,omitempty"` // why the latest probe failed: "refused", "status", ...
+	Detail string `json:"detail,omitempty"` // one line for a human
+	// HTTPStatus is the status code of the latest response of an http(s) check (0: none).
+	HTTPStatus int       `json:"http_status,omitempty"`
+	At         time.Time `json:"at,omitzero"` // of the latest result; zero before the first
+	Duration   string    `json:"duration,omitempty"`
 }
 
 // Source is what the answering side reads of health.

@@ -26,6 +26,7 @@ type Compiled struct {
 	Type              string
 	Interval, Timeout time.Duration
 	Rise, Fall        int
+	Invert            bool
 
 	// icmp
 	Target netip.Addr
@@ -88,6 +89,7 @@ func Compile(s Spec, edgeAddrs []netip.Addr) (*Compiled, error) {
 		Timeout:  s.Timeout.D(),
 		Rise:     s.Rise,
 		Fall:     s.Fall,
+		Invert:   s.Invert,
 	}
 	var first netip.Addr
 	if len(edgeAddrs) > 0 {
@@ -177,7 +179,7 @@ func (c *Compiled) key() string {
 		u = c.URL.String()
 	}
 	b, _ := json.Marshal([]any{
-		c.Type, c.Interval, c.Timeout, c.Rise, c.Fall,
+		c.Type, c.Interval, c.Timeout, c.Rise, c.Fall, c.Invert,
 		c.Target, c.Address,
 		u, c.Method, c.Status, c.Body, regex, c.Header, c.Host, c.TLSSkipVerify, c.ServerName,
 		c.Server, c.QName, c.QType, c.Rcode, c.Answer, c.Transport,

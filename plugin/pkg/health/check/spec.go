@@ -18,6 +18,9 @@ type Spec struct {
 	Timeout  Duration `json:"timeout,omitempty" mapstructure:"timeout"`
 	Rise     int      `json:"rise,omitempty" mapstructure:"rise"`
 	Fall     int      `json:"fall,omitempty" mapstructure:"fall"`
+	// Invert makes the check pass when its probe fails and fail when it passes (Route 53's
+	// Inverted health check).
+	Invert bool `json:"invert,omitempty" mapstructure:"invert"`
 
 	// icmp: the address to ping (default: the edge's first address).
 	Target string `json:"target,omitempty" mapstructure:"target"`

@@ -69,6 +69,8 @@ type Op struct {
 // itself and applied all or nothing.
 type Change struct {
 	Ops []Op
+	// Checks are conditions on names that change nothing (check.go), checked before Ops.
+	Checks []Check
 
 	replay bool // decoded from the store: a name is in whichever zone holds it
 }

@@ -61,6 +61,9 @@ func (c *Catalog) Prepare(ch *Change, s *Stage) (*Plan, error) {
 		after = nv
 		p.view = nv
 	}
+	if err := c.checkNames(v, ch, s, p); err != nil {
+		return nil, err
+	}
 	if err := c.prepareNames(v, after, ch, s, p); err != nil {
 		return nil, err
 	}

@@ -38,15 +38,20 @@ type Objects struct {
 	Edges     map[string]model.Edge
 	Pools     map[string]model.Pool
 	Overrides map[string]string // edge id -> up, down, auto
+	// Route 53's health checks and CIDR collections, by id.
+	HealthChecks    map[string]model.HealthCheck
+	CidrCollections map[string]model.CidrCollection
 }
 
 // NewObjects returns empty Objects.
 func NewObjects() Objects {
-	return Objects{Zones: map[string]model.Zone{}, Edges: map[string]model.Edge{}, Pools: map[string]model.Pool{}, Overrides: map[string]string{}}
+	return Objects{Zones: map[string]model.Zone{}, Edges: map[string]model.Edge{}, Pools: map[string]model.Pool{}, Overrides: map[string]string{},
+		HealthChecks: map[string]model.HealthCheck{}, CidrCollections: map[string]model.CidrCollection{}}
 }
 
 func (o Objects) clone() Objects {
-	return Objects{Zones: maps.Clone(o.Zones), Edges: maps.Clone(o.Edges), Pools: maps.Clone(o.Pools), Overrides: maps.Clone(o.Overrides)}
+	return Objects{Zones: maps.Clone(o.Zones), Edges: maps.Clone(o.Edges), Pools: maps.Clone(o.Pools), Overrides: maps.Clone(o.Overrides),
+		HealthChecks: maps.Clone(o.HealthChecks), CidrCollections: maps.Clone(o.CidrCollections)}
 }
 
 // View is one published state: the revision applied, the files, the stored objects and the

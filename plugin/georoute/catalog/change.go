@@ -16,10 +16,14 @@ const (
 	// a put replaces them and a delete removes them, leaving the name's other types as they are.
 	// It is kept as the name it makes (or deletes, when no records are left).
 	RRSetKind
+	// HealthCheckKind is a Route 53 health check (model.HealthCheck) under its id.
+	HealthCheckKind
+	// CidrCollectionKind is a Route 53 CIDR collection (model.CidrCollection) under its id.
+	CidrCollectionKind
 )
 
 func (k Kind) String() string {
-	return [...]string{"", "zone", "edge", "pool", "override", "name", "record set"}[k]
+	return [...]string{"", "zone", "edge", "pool", "override", "name", "record set", "health check", "CIDR collection"}[k]
 }
 
 // Override states.
@@ -47,6 +51,9 @@ type Op struct {
 	Name     model.Name
 	ZoneSpec model.Zone
 	Override string
+	// HealthCheck and CidrCollection are a HealthCheckKind or CidrCollectionKind op's object.
+	HealthCheck    model.HealthCheck
+	CidrCollection model.CidrCollection
 
 	// For an RRSetKind op: the type, the records of a put (each of that type), and conditions
 	// on the record set as it is before the op (Route 53's CREATE and DELETE, UPDATE's
@@ -69,6 +76,11 @@ type Op struct {
 // itself and applied all or nothing.
 type Change struct {
 	Ops []Op
+	// Since, when set, is the revision of the view the change was computed from (a front door
+	// that rewrote the edges or pools a health check or CIDR collection made): it is refused
+	// with CodeChanged when anything it read changed after that revision, not only after the
+	// revision it is prepared at.
+	Since int64
 	// Checks are conditions on names that change nothing (check.go), checked before Ops.
 	Checks []Check
 

@@ -24,6 +24,10 @@ func storeKind(k Kind) store.Kind {
 		return store.Pools
 	case OverrideKind:
 		return store.Overrides
+	case HealthCheckKind:
+		return store.HealthChecks
+	case CidrCollectionKind:
+		return store.CidrCollections
 	}
 	return store.Names
 }
@@ -41,6 +45,10 @@ func kindOf(k store.Kind) (Kind, bool) {
 		return OverrideKind, true
 	case store.Names:
 		return NameKind, true
+	case store.HealthChecks:
+		return HealthCheckKind, true
+	case store.CidrCollections:
+		return CidrCollectionKind, true
 	}
 	return 0, false
 }
@@ -67,6 +75,10 @@ func storeOp(op *Op) store.Op {
 		v = []byte(op.Override)
 	case NameKind:
 		v, _ = json.Marshal(op.Name)
+	case HealthCheckKind:
+		v, _ = json.Marshal(op.HealthCheck)
+	case CidrCollectionKind:
+		v, _ = json.Marshal(op.CidrCollection)
 	}
 	return store.Op{Kind: k, Key: key, Value: v}
 }
@@ -92,6 +104,10 @@ func opOf(kind Kind, so store.Op) (Op, error) {
 		op.Override = string(so.Value)
 	case NameKind:
 		op.Name, err = DecodeName(so.Value)
+	case HealthCheckKind:
+		err = json.Unmarshal(so.Value, &op.HealthCheck)
+	case CidrCollectionKind:
+		err = json.Unmarshal(so.Value, &op.CidrCollection)
 	}
 	if err != nil {
 		return op, fmt.Errorf("store: %s %s: %v", kind, op.ID, err)
@@ -143,6 +159,10 @@ func LoadObject(objs *Objects, sk store.Kind, key string, v []byte) error {
 		objs.Pools[op.ID] = op.Pool
 	case OverrideKind:
 		objs.Overrides[op.ID] = op.Override
+	case HealthCheckKind:
+		objs.HealthChecks[op.ID] = op.HealthCheck
+	case CidrCollectionKind:
+		objs.CidrCollections[op.ID] = op.CidrCollection
 	}
 	return nil
 }

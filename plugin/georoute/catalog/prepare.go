@@ -52,6 +52,9 @@ func (c *Catalog) Prepare(ch *Change, s *Stage) (*Plan, error) {
 	// Validated against the earlier changes of the group too (s): the store counts them as
 	// seen, as they commit first in the same Txns call.
 	p.Txn.Cond.Rev = v.Rev
+	if ch.Since > 0 && ch.Since < v.Rev {
+		p.Txn.Cond.Rev = ch.Since
+	}
 	after := v
 	if ch.objects() {
 		nv, err := c.prepareObjects(v, ch, p)
@@ -168,6 +171,10 @@ func (c *Catalog) prepareObjects(v *View, ch *Change, p *Plan) (*View, error) {
 				continue
 			}
 			o.Overrides[op.ID] = op.Override
+		case HealthCheckKind, CidrCollectionKind:
+			if err := stageRoute53(&o, op, i, p); err != nil {
+				return nil, err
+			}
 		}
 	}
 	// References, now that every op is staged: a pool may name an edge the same change adds.
@@ -195,6 +202,9 @@ func (c *Catalog) prepareObjects(v *View, ch *Change, p *Plan) (*View, error) {
 		case op.Kind == OverrideKind && !hasEdge(op.ID):
 			return nil, errorf(NotFound, CodeNotFound, op.Field, "no edge %q", op.ID)
 		}
+	}
+	if err := checkRoute53Uses(o, ch, p); err != nil {
+		return nil, err
 	}
 	if err := c.inUseByPools(v, o, ch); err != nil {
 		return nil, err

@@ -29,8 +29,8 @@ const (
 	MaxCidrV6Bits         = 48
 )
 
-// CidrBlock reads a CIDR block as Route 53 takes it: an IPv4 block of /0 to /24 or an IPv6 one
-// of /0 to /48, with no bits set past its length. It returns the block in canonical form.
+// CidrBlock reads a CIDR block as Route 53 takes it: an IPv4 block of /1 to /24 or an IPv6 one
+// of /1 to /48 (every address is the default location "*"), with no bits set past its length. It returns the block in canonical form.
 func CidrBlock(s string) (string, error) {
 	p, err := netip.ParsePrefix(strings.TrimSpace(s))
 	if err != nil {
@@ -43,6 +43,8 @@ func CidrBlock(s string) (string, error) {
 	switch {
 	case p.Addr().Is4In6() || p.Addr().Zone() != "":
 		return "", fmt.Errorf("%q is not a CIDR block (192.0.2.0/24, 2001:db8::/48)", s)
+	case p.Bits() == 0:
+		return "", fmt.Errorf("%s is every address: route them by the default location \"*\" instead", s)
 	case p.Bits() > longest:
 		return "", fmt.Errorf("%s is longer than /%d, the longest block of its family", s, longest)
 	case p.Masked() != p:

@@ -113,7 +113,14 @@ func (q *query) fromBinding(b *route.Binding, z *file.Zone, qname, owner, bound 
 	switch {
 	case q.qtype == dns.TypeANY:
 		return q.anyAnswer(z, b, bound, owner)
-	case b.Routed() && (q.qtype == dns.TypeA || q.qtype == dns.TypeAAAA):
+	case b.Extra != nil && len(b.Extra.Aliases) > 0:
+		for i := range b.Extra.Aliases {
+			if a := &b.Extra.Aliases[i]; dns.StringToType[a.Type] == q.qtype {
+				return q.alias(a.Target, z, owner)
+			}
+		}
+	}
+	if b.Routed() && (q.qtype == dns.TypeA || q.qtype == dns.TypeAAAA) {
 		return q.routed(b, z, owner)
 	}
 	if cname := b.Records[dns.TypeCNAME]; len(cname) > 0 && q.qtype != dns.TypeCNAME {
@@ -162,6 +169,32 @@ func (q *query) routed(b *route.Binding, z *file.Zone, owner string) result {
 				answer = append(answer, &dns.AAAA{Hdr: hdr, AAAA: ip})
 			}
 		}
+	}
+	return result{answer: answer}
+}
+
+// alias answers a Route 53 alias: the records of the query's type that target holds (routed
+// for this client when it is routed), under the alias's own name, without the CNAMEs on the
+// way. Where the target has none, the alias's name has no data of the type.
+func (q *query) alias(target string, z *file.Zone, owner string) result {
+	q.depth++
+	if q.depth > maxChase {
+		return result{rcode: dns.RcodeServerFailure}
+	}
+	r := q.resolve(target, target)
+	answer := make([]dns.RR, 0, len(r.answer))
+	for _, rr := range r.answer {
+		if rr.Header().Rrtype == q.qtype {
+			rr = dns.Copy(rr)
+			rr.Header().Name = owner
+			answer = append(answer, rr)
+		}
+	}
+	if len(answer) == 0 {
+		if r.rcode == dns.RcodeServerFailure {
+			return result{rcode: dns.RcodeServerFailure}
+		}
+		return q.noData(z)
 	}
 	return result{answer: answer}
 }

@@ -3,6 +3,7 @@ package georoute
 import (
 	"cmp"
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -106,17 +107,42 @@ func zoneError(err error, origin string, deleting bool) error {
 	return route53.InvalidInput("%s", ce.Message)
 }
 
-// ChangeRecordSets makes the batch one catalog Change of record set ops: CREATE must find no
-// record set, DELETE exactly the one it names, UPSERT replaces whatever is there.
+// ChangeRecordSets makes the batch one catalog Change: simple record sets of names without
+// routing record sets are record set ops (CREATE must find no record set, DELETE exactly the one
+// it names, UPSERT replaces whatever is there); names with routing record sets or aliases are
+// changed as a whole (route53_sets.go), conditional on being as read: if another write changed
+// one meanwhile, the batch is made again from what it holds now.
 func (b *route53Backend) ChangeRecordSets(origin string, changes []route53.Change) (int64, error) {
+	for attempt := 0; ; attempt++ {
+		ch, err := b.batch(origin, changes)
+		if err != nil {
+			return 0, err
+		}
+		rev, _, err := b.g.writeAt(ch)
+		var ce *catalog.Error
+		if errors.As(err, &ce) && ce.Code == catalog.CodeChanged && attempt < 5 {
+			continue
+		}
+		return rev, changeError(err)
+	}
+}
+
+func (b *route53Backend) batch(origin string, changes []route53.Change) (*catalog.Change, error) {
 	st := b.g.state.Load()
 	_, inFile := st.view.Zone(origin)
 	ch := &catalog.Change{}
+	whole := b.wholeNames(changes)
 	for i, c := range changes {
 		if inFile {
 			if why := fileConflict(st, st.zones[origin], origin, c); why != "" {
-				return 0, &route53.ChangeError{Index: i, Reason: route53.Refused, Detail: why}
+				return nil, &route53.ChangeError{Index: i, Reason: route53.Refused, Detail: why}
 			}
+		}
+		if e := whole[c.Name]; e != nil {
+			if err := e.apply(i, c, origin); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		records := make([]model.Record, len(c.Values))
 		for j, v := range c.Values {
@@ -126,16 +152,25 @@ func (b *route53Backend) ChangeRecordSets(origin string, changes []route53.Chang
 		switch c.Action {
 		case "CREATE":
 			ch.PutRRSet(origin, c.Name, c.Type, records, field)
-			ch.Ops[i].IfAbsent = true
+			ch.Ops[len(ch.Ops)-1].IfAbsent = true
 		case "UPSERT":
 			ch.PutRRSet(origin, c.Name, c.Type, records, field)
 		case "DELETE":
 			ch.DeleteRRSet(origin, c.Name, c.Type, field)
-			ch.Ops[i].IfEquals = records
+			ch.Ops[len(ch.Ops)-1].IfEquals = records
 		}
 	}
-	rev, _, err := b.g.writeAt(ch)
-	return rev, changeError(err)
+	if len(whole) > 0 {
+		l := b.setLookup(st.view)
+		names := slices.Collect(maps.Keys(whole))
+		slices.Sort(names)
+		for _, name := range names {
+			if err := whole[name].ops(ch, st.view, origin, l); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return ch, nil
 }
 
 // absolute writes a value with the names it holds fully qualified: Route 53 reads
@@ -223,11 +258,15 @@ func changeIndex(field string) (int, bool) {
 	return i, err == nil
 }
 
-// rrsetKey orders record sets as Route 53 does: names with their labels reversed, then types.
-func rrsetKey(s route53.RecordSet) string { return store.NameKey(s.Name) + " " + s.Type }
+// rrsetKey orders record sets as Route 53 does: names with their labels reversed, then types,
+// then set identifiers.
+func rrsetKey(s route53.RecordSet) string {
+	return store.NameKey(s.Name) + " " + s.Type + " " + s.Ident()
+}
 
 func compareSets(a, b route53.RecordSet) int {
-	return cmp.Or(strings.Compare(store.NameKey(a.Name), store.NameKey(b.Name)), strings.Compare(a.Type, b.Type))
+	return cmp.Or(strings.Compare(store.NameKey(a.Name), store.NameKey(b.Name)), strings.Compare(a.Type, b.Type),
+		strings.Compare(a.Ident(), b.Ident()))
 }
 
 // zoneSets returns the record sets of z's DNS data (a zone file's, or the SOA and NS of a zone
@@ -271,14 +310,21 @@ func (b *route53Backend) zoneSets(z *file.Zone) []route53.RecordSet {
 	return sets
 }
 
-// bindingSets returns a name's binding as record sets: its static records, or the addresses of
-// the edge a pinned name follows. A name bound to a pool answers each client by its decision:
-// it has no one record set to list (Route 53's routing record sets are to come), so it is left out.
+// bindingSets returns a name's binding as record sets: its routing record sets and aliases as
+// written, its static records, and the addresses of the edge a pinned name follows. A name
+// bound to a pool through the native API answers each client by its decision: it has no one
+// record set to list, so only its other records are.
 func bindingSets(t *route.Table, bd *route.Binding) []route53.RecordSet {
 	var out []route53.RecordSet
 	switch {
+	case bd.Extra != nil:
+		return extraSets(bd)
 	case bd.Pool != "":
-		return nil
+		for _, rrs := range bd.Records {
+			out = append(out, recordSetOf(bd.Name, rrs))
+		}
+		slices.SortFunc(out, compareSets)
+		return out
 	case bd.Edge != "":
 		e := t.Edge(bd.Edge)
 		if e == nil {
@@ -298,17 +344,21 @@ func bindingSets(t *route.Table, bd *route.Binding) []route53.RecordSet {
 			}
 			out = append(out, s)
 		}
-		return out
 	}
-	for qt, rrs := range bd.Records {
-		s := route53.RecordSet{Name: bd.Name, Type: dns.TypeToString[qt], TTL: rrs[0].Header().Ttl}
-		for _, rr := range rrs {
-			s.Values = append(s.Values, strings.TrimPrefix(rr.String(), rr.Header().String()))
-		}
-		out = append(out, s)
+	for _, rrs := range bd.Records {
+		out = append(out, recordSetOf(bd.Name, rrs))
 	}
 	slices.SortFunc(out, compareSets)
 	return out
+}
+
+// recordSetOf is one type's records of a name as a simple record set.
+func recordSetOf(name string, rrs []dns.RR) route53.RecordSet {
+	s := route53.RecordSet{Name: name, Type: dns.TypeToString[rrs[0].Header().Rrtype], TTL: rrs[0].Header().Ttl}
+	for _, rr := range rrs {
+		s.Values = append(s.Values, strings.TrimPrefix(rr.String(), rr.Header().String()))
+	}
+	return s
 }
 
 // names calls fn with the binding of every name of zone origin in key order (labels reversed),
@@ -369,9 +419,12 @@ func (b *route53Backend) names(st *state, origin, from string, fn func(*route.Bi
 
 // RecordSets merges the zone data's record sets with the names' (a name's records answer before
 // the zone file's of the same type, so they are the ones listed).
-func (b *route53Backend) RecordSets(origin, name, typ string, limit int) ([]route53.RecordSet, error) {
+func (b *route53Backend) RecordSets(origin, name, typ, ident string, limit int) ([]route53.RecordSet, error) {
 	st := b.g.state.Load()
 	from := route53.RecordSet{Name: name, Type: typ}
+	if ident != "" {
+		from.Set = &model.RecordSet{SetIdentifier: ident}
+	}
 	atOrAfter := func(s route53.RecordSet) bool { return name == "" || compareSets(s, from) >= 0 }
 	var bound []route53.RecordSet
 	err := b.names(st, origin, name, func(bd *route.Binding) bool {

@@ -422,11 +422,11 @@ func TestRoute53Records(t *testing.T) {
 		t.Errorf("a batch over the limits applied")
 	}
 
-	// Routing record sets are refused whole, cert-manager's MultiValueAnswer TXT among them.
-	weighted := rrset("w.example.com", types.RRTypeA, 30, "192.0.2.7")
-	weighted.SetIdentifier, weighted.Weight = aws.String("one"), aws.Int64(10)
-	_, err = s.change(id, change(types.ChangeActionCreate, rrset("ok.example.com", types.RRTypeA, 30, "192.0.2.8")), change(types.ChangeActionCreate, weighted))
-	wantCode(t, err, "InvalidChangeBatch", "SetIdentifier, Weight are not supported by this appliance yet")
+	// What this appliance cannot serve as written is refused whole: a routing alias.
+	alias := &types.ResourceRecordSet{Name: aws.String("w.example.com"), Type: types.RRTypeA, SetIdentifier: aws.String("one"), Weight: aws.Int64(10),
+		AliasTarget: &types.AliasTarget{HostedZoneId: aws.String(id), DNSName: aws.String("www.example.com"), EvaluateTargetHealth: true}}
+	_, err = s.change(id, change(types.ChangeActionCreate, rrset("ok.example.com", types.RRTypeA, 30, "192.0.2.8")), change(types.ChangeActionCreate, alias))
+	wantCode(t, err, "InvalidChangeBatch", "alias record sets with a routing policy are not supported by this appliance")
 	s.wantAnswer("ok.example.com.", dns.TypeA)
 
 	// Listed in Route 53's order, one at a time: the SOA and NS first, \052 for '*'.
@@ -572,6 +572,47 @@ func TestRoute53Tools(t *testing.T) {
 		if _, rcode := s.answer("old.example.com.", dns.TypeA); rcode != dns.RcodeNameError {
 			t.Errorf("old.example.com: %s", dns.RcodeToString[rcode])
 		}
+		// A weighted endpoint (--aws-... set-identifier annotations): its TXT registry records
+		// carry the same SetIdentifier and Weight; the newer registry's "a-" prefixed TXT too.
+		w := func(name string, typ types.RRType, id string, wt int64, v string) *types.ResourceRecordSet {
+			rs := rrset(name, typ, 300, v)
+			rs.SetIdentifier, rs.Weight = aws.String(id), aws.Int64(wt)
+			return rs
+		}
+		owner := `"heritage=external-dns,external-dns/owner=default,external-dns/resource=service/default/app"`
+		s.mustChange(id,
+			change(types.ChangeActionCreate, w("canary.example.com", types.RRTypeA, "stable", 90, "192.0.2.40")),
+			change(types.ChangeActionCreate, w("canary.example.com", types.RRTypeTxt, "stable", 90, owner)),
+			change(types.ChangeActionCreate, w("a-canary.example.com", types.RRTypeTxt, "stable", 90, owner)),
+			change(types.ChangeActionCreate, w("canary.example.com", types.RRTypeA, "next", 10, "192.0.2.41")),
+			change(types.ChangeActionCreate, w("canary.example.com", types.RRTypeTxt, "next", 10, owner)),
+			change(types.ChangeActionCreate, w("a-canary.example.com", types.RRTypeTxt, "next", 10, owner)))
+		seen := map[string]int{}
+		for range 200 {
+			got, _ := s.answer("canary.example.com.", dns.TypeA)
+			seen[strings.Join(got, " ")]++
+		}
+		if len(seen) != 2 || seen["192.0.2.40"] < seen["192.0.2.41"] {
+			t.Errorf("weighted 90/10 answered %v", seen)
+		}
+		s.wantAnswer("a-canary.example.com.", dns.TypeTXT, owner)
+		// It reads them back with their SetIdentifier, and deletes them as read.
+		var del []types.Change
+		for _, rs := range s.sets(id) {
+			if strings.Contains(*rs.Name, "canary") {
+				if rs.SetIdentifier == nil || rs.Weight == nil {
+					t.Errorf("listed without its routing: %s", describe(rs))
+				}
+				del = append(del, change(types.ChangeActionDelete, &rs))
+			}
+		}
+		if len(del) != 6 {
+			t.Errorf("%d canary record sets listed, want 6", len(del))
+		}
+		s.mustChange(id, del...)
+		if _, rcode := s.answer("canary.example.com.", dns.TypeA); rcode != dns.RcodeNameError {
+			t.Errorf("canary.example.com after its DELETE: %s", dns.RcodeToString[rcode])
+		}
 	})
 
 	t.Run("cert-manager", func(t *testing.T) {
@@ -591,12 +632,19 @@ func TestRoute53Tools(t *testing.T) {
 		if _, rcode := s.answer("_acme-challenge.example.com.", dns.TypeTXT); rcode != dns.RcodeNameError {
 			t.Errorf("the challenge after its DELETE: %s", dns.RcodeToString[rcode])
 		}
-		// cert-manager itself sends its TXT as a MultiValueAnswer record set with a SetIdentifier:
-		// refused clearly until routing record sets are supported.
+		// cert-manager itself sends its TXT as a MultiValueAnswer record set whose SetIdentifier
+		// is the token, and deletes it the same way.
 		mv := *txt
 		mv.MultiValueAnswer, mv.SetIdentifier = aws.Bool(true), aws.String(`"LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"`)
-		_, err = s.change(zid, change(types.ChangeActionUpsert, &mv))
-		wantCode(t, err, "InvalidChangeBatch", "SetIdentifier, MultiValueAnswer are not supported by this appliance yet")
+		info = s.mustChange(zid, change(types.ChangeActionUpsert, &mv))
+		if err := w.Wait(ctx, &route53.GetChangeInput{Id: info.Id}, 5*time.Second); err != nil {
+			t.Fatalf("waiting for INSYNC: %v", err)
+		}
+		s.wantAnswer("_acme-challenge.example.com.", dns.TypeTXT, `"LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"`)
+		s.mustChange(zid, change(types.ChangeActionDelete, &mv))
+		if _, rcode := s.answer("_acme-challenge.example.com.", dns.TypeTXT); rcode != dns.RcodeNameError {
+			t.Errorf("cert-manager's challenge after its DELETE: %s", dns.RcodeToString[rcode])
+		}
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -241,6 +242,15 @@ func checkSet(ref string, s model.RecordSet) string {
 		return fmt.Sprintf("%s: Failover %q is not PRIMARY or SECONDARY", ref, s.Failover)
 	case s.MultiValue != nil && !*s.MultiValue:
 		return ref + ": MultiValueAnswer false is no routing policy: leave it out, or set it true"
+	}
+	for _, v := range s.Values {
+		a, err := netip.ParseAddr(v)
+		switch {
+		case s.Type == "A" && (err != nil || !a.Is4()):
+			return fmt.Sprintf("%s: %q is not an IPv4 address", ref, v)
+		case s.Type == "AAAA" && (err != nil || !a.Is6() || a.Is4In6() || a.Zone() != ""):
+			return fmt.Sprintf("%s: %q is not an IPv6 address", ref, v)
+		}
 	}
 	if s.Region != "" {
 		if _, ok := geo.AWSRegionOf(s.Region); !ok {

@@ -72,6 +72,8 @@ const (
 	InvalidRecord
 	// Refused: the state forbids the change; Detail says why ("it is defined by ...").
 	Refused
+	// Stated: Detail is the whole message.
+	Stated
 )
 
 // ChangeError is why the change at Index of a batch was refused: nothing of the batch applies.
@@ -101,6 +103,9 @@ var verbs = map[string]string{"CREATE": "create", "DELETE": "delete", "UPSERT": 
 // message words e for the change c it refers to, in zone.
 func (e *ChangeError) message(c Change, zone string) string {
 	ref := rrsetRef(c.Name, c.Type)
+	if id := c.Ident(); id != "" {
+		ref = fmt.Sprintf("[name='%s', type='%s', set-identifier='%s']", displayName(c.Name), c.Type, id)
+	}
 	switch e.Reason {
 	case Exists:
 		return fmt.Sprintf("Tried to create resource record set %s but it already exists", ref)
@@ -110,6 +115,8 @@ func (e *ChangeError) message(c Change, zone string) string {
 		return fmt.Sprintf("Tried to delete resource record set %s but the values provided do not match the current values", ref)
 	case OutsideZone:
 		return fmt.Sprintf("RRSet with DNS name %s is not permitted in zone %s", displayName(c.Name), displayName(zone))
+	case Stated:
+		return e.Detail
 	case InvalidRecord:
 		return fmt.Sprintf("Invalid Resource Record: %s %s", ref, e.Detail)
 	}

@@ -36,8 +36,8 @@ type Backend interface {
 	DeleteZone(origin string) (rev int64, err error)
 	// RecordSets returns at most limit record sets of the zone in Route 53's order (names
 	// with their labels reversed, then types), from the first at or after name and typ ("": from
-	// the first).
-	RecordSets(origin, name, typ string, limit int) ([]RecordSet, error)
+	// the first; ident: from that SetIdentifier within the name and type).
+	RecordSets(origin, name, typ, ident string, limit int) ([]RecordSet, error)
 	// ChangeRecordSets applies the changes as one change: all or nothing.
 	ChangeRecordSets(origin string, changes []Change) (rev int64, err error)
 	// Rev is the revision applied on this node.
@@ -52,12 +52,28 @@ type Zone struct {
 	NameServers []string   // its NS at the apex, fully qualified
 }
 
-// RecordSet is the records of one type at one name.
+// RecordSet is the records of one type at one name: a simple record set, a routing record set
+// (Set: its SetIdentifier and routing fields) or an alias (Alias).
 type RecordSet struct {
 	Name   string // lower case, fully qualified, in presentation format
 	Type   string
 	TTL    uint32
 	Values []string // in presentation format
+	// Set, for a routing record set, is its SetIdentifier and routing fields (its Type, TTL and
+	// Values are the ones above).
+	Set   *model.RecordSet
+	Alias *model.Alias
+}
+
+// Ident is the record set's SetIdentifier, or "".
+func (s RecordSet) Ident() string {
+	switch {
+	case s.Set != nil:
+		return s.Set.SetIdentifier
+	case s.Alias != nil:
+		return s.Alias.SetIdentifier
+	}
+	return ""
 }
 
 // Change is one change of a batch: a simple record set created, deleted or upserted.

@@ -4,7 +4,8 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/http"
-	"strings"
+
+	"github.com/georoute/appliance/plugin/georoute/model"
 )
 
 // Route 53's limits on a batch and a page.
@@ -43,6 +44,26 @@ func (h *handler) changeRecordSets(c *call) error {
 	changes, err := checkBatch(z.Origin, req.ChangeBatch.Changes)
 	if err != nil {
 		return err
+	}
+	var msgs []string
+	for _, c := range changes {
+		if c.Alias == nil {
+			continue
+		}
+		tz, err := h.zone(c.Alias.Zone)
+		switch {
+		case err != nil:
+			msgs = append(msgs, fmt.Sprintf("Tried to create an alias that targets %s, type %s in zone %s, but the alias target zone is not a hosted zone of this appliance (aliases to AWS resources are not served here)", displayName(c.Alias.Target), c.Type, bareID(c.Alias.Zone, zonePrefix)))
+		case !inZone(c.Alias.Target, tz.Origin):
+			msgs = append(msgs, fmt.Sprintf("Tried to create an alias that targets %s, type %s in zone %s, but the alias target name does not lie within the target zone", displayName(c.Alias.Target), c.Type, bareID(c.Alias.Zone, zonePrefix)))
+		case c.Alias.Target == c.Name:
+			msgs = append(msgs, fmt.Sprintf("Tried to create an alias that targets %s, type %s in zone %s, but an alias cannot target itself", displayName(c.Alias.Target), c.Type, bareID(c.Alias.Zone, zonePrefix)))
+		default:
+			c.Alias.Zone = tz.Origin
+		}
+	}
+	if len(msgs) > 0 {
+		return &BatchError{Messages: msgs}
 	}
 	rev, err := h.b.ChangeRecordSets(z.Origin, changes)
 	if ce, ok := err.(*ChangeError); ok && ce.Index >= 0 && ce.Index < len(changes) {
@@ -85,8 +106,31 @@ func checkBatch(origin string, in []xChangeIn) ([]Change, error) {
 		refuse := func(format string, args ...any) {
 			msgs = append(msgs, (&ChangeError{Reason: Refused, Detail: fmt.Sprintf(format, args...)}).message(c, origin))
 		}
-		if fields := routingFields(rs); len(fields) > 0 {
-			refuse("record sets with %s are not supported by this appliance yet (routing record sets, alias targets and health checks are to come): only simple record sets (Name, Type, TTL, ResourceRecords) are", strings.Join(fields, ", "))
+		set, err := routing(c, rs)
+		if err != nil {
+			return nil, err
+		}
+		c.Set = set
+		if rs.AliasTarget != nil {
+			if rs.TTL != nil || rs.ResourceRecords != nil {
+				return nil, InvalidInput("Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords]], but found both in Change with [Action=%s, Name=%s, Type=%s]", ch.Action, rs.Name, rs.Type)
+			}
+			at := rs.AliasTarget
+			target, err := canonicalName(at.DNSName)
+			if err != nil || at.HostedZoneID == "" {
+				return nil, InvalidInput("Changes[%d]: AliasTarget needs a HostedZoneId and a valid DNSName", i)
+			}
+			c.Alias = &model.Alias{Type: rs.Type, Zone: at.HostedZoneID, Target: target, EvaluateTargetHealth: at.EvaluateTargetHealth}
+			if set != nil {
+				c.Alias.SetIdentifier, c.Set = set.SetIdentifier, nil
+				refuse("alias record sets with a routing policy are not supported by this appliance: an alias is a simple record set here")
+				continue
+			}
+			if !inZone(name, origin) {
+				msgs = append(msgs, (&ChangeError{Reason: OutsideZone}).message(c, origin))
+				continue
+			}
+			out = append(out, c)
 			continue
 		}
 		if rs.TTL == nil || rs.ResourceRecords == nil || len(rs.ResourceRecords.Items) == 0 {
@@ -122,6 +166,9 @@ func checkBatch(origin string, in []xChangeIn) ([]Change, error) {
 			refuse("a TTL of 0 is not supported by this appliance")
 			continue
 		}
+		if set != nil {
+			set.Type, set.TTL, set.Values = c.Type, c.TTL, c.Values
+		}
 		out = append(out, c)
 	}
 	if records > maxRecords {
@@ -134,26 +181,6 @@ func checkBatch(origin string, in []xChangeIn) ([]Change, error) {
 		return nil, &BatchError{Messages: msgs}
 	}
 	return out, nil
-}
-
-// routingFields names the fields of rs that make it more than a simple record set.
-func routingFields(rs *xRecordSetIn) []string {
-	var out []string
-	for _, f := range []struct {
-		name string
-		set  bool
-	}{
-		{"SetIdentifier", rs.SetIdentifier != nil}, {"Weight", rs.Weight != nil}, {"Region", rs.Region != nil},
-		{"GeoLocation", rs.GeoLocation != nil}, {"GeoProximityLocation", rs.GeoProximityLocation != nil},
-		{"Failover", rs.Failover != nil}, {"MultiValueAnswer", rs.MultiValueAnswer != nil},
-		{"CidrRoutingConfig", rs.CidrRoutingConfig != nil}, {"AliasTarget", rs.AliasTarget != nil},
-		{"HealthCheckId", rs.HealthCheckID != nil}, {"TrafficPolicyInstanceId", rs.TrafficPolicyInstanceID != nil},
-	} {
-		if f.set {
-			out = append(out, f.name)
-		}
-	}
-	return out
 }
 
 func (h *handler) listRecordSets(c *call) error {
@@ -181,8 +208,7 @@ func (h *handler) listRecordSets(c *call) error {
 			return InvalidInput("StartRecordName %s is not valid: %v", rawName, err)
 		}
 	}
-	// No record set has a SetIdentifier yet: the identifier picks nothing within a name and type.
-	sets, err := h.b.RecordSets(z.Origin, name, typ, limit+1)
+	sets, err := h.b.RecordSets(z.Origin, name, typ, ident, limit+1)
 	if err != nil {
 		return err
 	}
@@ -192,16 +218,17 @@ func (h *handler) listRecordSets(c *call) error {
 		IsTruncated        bool
 		NextRecordName     string `xml:",omitempty"`
 		NextRecordType     string `xml:",omitempty"`
+		NextRecordIdent    string `xml:"NextRecordIdentifier,omitempty"`
 		MaxItems           int
 	}{ResourceRecordSets: xRecordSets{Items: []xRecordSet{}}, MaxItems: limit}
 	for i, s := range sets {
 		if i == limit {
-			out.IsTruncated, out.NextRecordName, out.NextRecordType = true, displayName(s.Name), s.Type
+			out.IsTruncated, out.NextRecordName, out.NextRecordType, out.NextRecordIdent = true, displayName(s.Name), s.Type, s.Ident()
 			break
 		}
-		x := xRecordSet{Name: displayName(s.Name), Type: s.Type, TTL: s.TTL}
-		for _, v := range s.Values {
-			x.ResourceRecords.Items = append(x.ResourceRecords.Items, xResourceRecord{Value: v})
+		x := xSet(s)
+		if x.AliasTarget != nil {
+			x.AliasTarget.HostedZoneID = h.zoneID(s.Alias.Zone)
 		}
 		out.ResourceRecordSets.Items = append(out.ResourceRecordSets.Items, x)
 	}

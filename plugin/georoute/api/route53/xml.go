@@ -56,12 +56,51 @@ type xResourceRecords struct {
 	Items []xResourceRecord `xml:"ResourceRecord"`
 }
 
-// xRecordSet is a record set as this appliance answers it: simple record sets only, for now.
+// xRecordSet is a record set as this appliance answers it, in the order of AWS's shape.
 type xRecordSet struct {
-	Name            string           `xml:"Name"`
-	Type            string           `xml:"Type"`
-	TTL             uint32           `xml:"TTL"`
-	ResourceRecords xResourceRecords `xml:"ResourceRecords"`
+	Name                 string             `xml:"Name"`
+	Type                 string             `xml:"Type"`
+	SetIdentifier        string             `xml:"SetIdentifier,omitempty"`
+	Weight               *int64             `xml:"Weight,omitempty"`
+	Region               string             `xml:"Region,omitempty"`
+	GeoLocation          *xGeoLocation      `xml:"GeoLocation,omitempty"`
+	Failover             string             `xml:"Failover,omitempty"`
+	MultiValueAnswer     *bool              `xml:"MultiValueAnswer,omitempty"`
+	TTL                  *uint32            `xml:"TTL,omitempty"`
+	ResourceRecords      *xResourceRecords  `xml:"ResourceRecords,omitempty"`
+	AliasTarget          *xAliasTarget      `xml:"AliasTarget,omitempty"`
+	HealthCheckID        string             `xml:"HealthCheckId,omitempty"`
+	CidrRoutingConfig    *xCidrRouting      `xml:"CidrRoutingConfig,omitempty"`
+	GeoProximityLocation *xGeoProximityInfo `xml:"GeoProximityLocation,omitempty"`
+}
+
+type xGeoLocation struct {
+	ContinentCode   string `xml:"ContinentCode,omitempty"`
+	CountryCode     string `xml:"CountryCode,omitempty"`
+	SubdivisionCode string `xml:"SubdivisionCode,omitempty"`
+}
+
+type xAliasTarget struct {
+	HostedZoneID         string `xml:"HostedZoneId"`
+	DNSName              string `xml:"DNSName"`
+	EvaluateTargetHealth bool   `xml:"EvaluateTargetHealth"`
+}
+
+type xCidrRouting struct {
+	CollectionID string `xml:"CollectionId"`
+	LocationName string `xml:"LocationName"`
+}
+
+type xCoordinates struct {
+	Latitude  string `xml:"Latitude"`
+	Longitude string `xml:"Longitude"`
+}
+
+type xGeoProximityInfo struct {
+	AWSRegion      string        `xml:"AWSRegion,omitempty"`
+	LocalZoneGroup string        `xml:"LocalZoneGroup,omitempty"`
+	Coordinates    *xCoordinates `xml:"Coordinates,omitempty"`
+	Bias           *int          `xml:"Bias,omitempty"`
 }
 
 type xRecordSets struct {
@@ -108,22 +147,22 @@ type updateCommentRequest struct {
 }
 
 // xRecordSetIn is a record set as a client sends it, with every field Route 53 knows, so that
-// what this appliance does not take yet is refused rather than dropped.
+// what this appliance does not take is refused rather than dropped.
 type xRecordSetIn struct {
-	Name                    string   `xml:"Name"`
-	Type                    string   `xml:"Type"`
-	SetIdentifier           *string  `xml:"SetIdentifier"`
-	Weight                  *present `xml:"Weight"`
-	Region                  *present `xml:"Region"`
-	GeoLocation             *present `xml:"GeoLocation"`
-	GeoProximityLocation    *present `xml:"GeoProximityLocation"`
-	Failover                *present `xml:"Failover"`
-	MultiValueAnswer        *present `xml:"MultiValueAnswer"`
-	CidrRoutingConfig       *present `xml:"CidrRoutingConfig"`
-	AliasTarget             *present `xml:"AliasTarget"`
-	HealthCheckID           *present `xml:"HealthCheckId"`
-	TrafficPolicyInstanceID *present `xml:"TrafficPolicyInstanceId"`
-	TTL                     *int64   `xml:"TTL"`
+	Name                    string             `xml:"Name"`
+	Type                    string             `xml:"Type"`
+	SetIdentifier           *string            `xml:"SetIdentifier"`
+	Weight                  *int64             `xml:"Weight"`
+	Region                  *string            `xml:"Region"`
+	GeoLocation             *xGeoLocation      `xml:"GeoLocation"`
+	GeoProximityLocation    *xGeoProximityInfo `xml:"GeoProximityLocation"`
+	Failover                *string            `xml:"Failover"`
+	MultiValueAnswer        *bool              `xml:"MultiValueAnswer"`
+	CidrRoutingConfig       *xCidrRouting      `xml:"CidrRoutingConfig"`
+	AliasTarget             *xAliasTarget      `xml:"AliasTarget"`
+	HealthCheckID           *string            `xml:"HealthCheckId"`
+	TrafficPolicyInstanceID *present           `xml:"TrafficPolicyInstanceId"`
+	TTL                     *int64             `xml:"TTL"`
 	ResourceRecords         *struct {
 		Items []struct {
 			Value *string `xml:"Value"`

@@ -1,0 +1,291 @@
+package georoute
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/aws/aws-sdk-go-v2/service/route53/types"
+	"github.com/miekg/dns"
+)
+
+// answerFor asks for name as a resolver serving client would (ECS /24) and returns the
+// answer's rdata of qtype, sorted.
+func (s *r53) answerFor(client, name string, qtype uint16) []string {
+	s.t.Helper()
+	m := withECS(new(dns.Msg).SetQuestion(name, qtype), client, 24)
+	r, _, err := (&dns.Client{Timeout: time.Second}).Exchange(m, s.dns)
+	if err != nil {
+		s.t.Fatalf("dns %s: %v", name, err)
+	}
+	var out []string
+	for _, rr := range r.Answer {
+		if rr.Header().Rrtype == qtype && rr.Header().Name == name {
+			out = append(out, strings.TrimPrefix(rr.String(), rr.Header().String()))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (s *r53) wantFor(client, name string, qtype uint16, want ...string) {
+	s.t.Helper()
+	slices.Sort(want)
+	if got := s.answerFor(client, name, qtype); !slices.Equal(got, want) {
+		s.t.Errorf("%s %s for %s: %q, want %q", name, dns.TypeToString[qtype], client, got, want)
+	}
+}
+
+// routed is a routing record set: set changes the routing field.
+func routed(name string, t types.RRType, id string, set func(*types.ResourceRecordSet), values ...string) *types.ResourceRecordSet {
+	rs := rrset(name, t, 60, values...)
+	rs.SetIdentifier = aws.String(id)
+	set(rs)
+	return rs
+}
+
+func region(r types.ResourceRecordSetRegion) func(*types.ResourceRecordSet) {
+	return func(rs *types.ResourceRecordSet) { rs.Region = r }
+}
+
+func weight(w int64) func(*types.ResourceRecordSet) {
+	return func(rs *types.ResourceRecordSet) { rs.Weight = aws.Int64(w) }
+}
+
+func geoloc(continent, country string) func(*types.ResourceRecordSet) {
+	return func(rs *types.ResourceRecordSet) {
+		rs.GeoLocation = &types.GeoLocation{}
+		if continent != "" {
+			rs.GeoLocation.ContinentCode = aws.String(continent)
+		}
+		if country != "" {
+			rs.GeoLocation.CountryCode = aws.String(country)
+		}
+	}
+}
+
+func multivalue(rs *types.ResourceRecordSet) { rs.MultiValueAnswer = aws.Bool(true) }
+
+// listed lists a zone's record sets one at a time (MaxItems 1, through every NextRecord*),
+// each as "name type [set-identifier] routing ttl values".
+func (s *r53) listed(zoneID string) []string {
+	s.t.Helper()
+	in := &route53.ListResourceRecordSetsInput{HostedZoneId: aws.String(zoneID), MaxItems: aws.Int32(1)}
+	var out []string
+	for range 1000 {
+		page, err := s.c.ListResourceRecordSets(ctx, in)
+		if err != nil {
+			s.t.Fatalf("ListResourceRecordSets: %v", err)
+		}
+		for _, rs := range page.ResourceRecordSets {
+			out = append(out, describe(rs))
+		}
+		if !page.IsTruncated {
+			return out
+		}
+		in.StartRecordName, in.StartRecordType, in.StartRecordIdentifier = page.NextRecordName, page.NextRecordType, page.NextRecordIdentifier
+	}
+	s.t.Fatal("ListResourceRecordSets does not end")
+	return nil
+}
+
+func describe(rs types.ResourceRecordSet) string {
+	f := []string{*rs.Name, string(rs.Type)}
+	if rs.SetIdentifier != nil {
+		f = append(f, "["+*rs.SetIdentifier+"]")
+	}
+	switch {
+	case rs.Weight != nil:
+		f = append(f, fmt.Sprintf("weight=%d", *rs.Weight))
+	case rs.Region != "":
+		f = append(f, "region="+string(rs.Region))
+	case rs.GeoLocation != nil:
+		g := rs.GeoLocation
+		f = append(f, "geo="+aws.ToString(g.ContinentCode)+"/"+aws.ToString(g.CountryCode)+"/"+aws.ToString(g.SubdivisionCode))
+	case rs.Failover != "":
+		f = append(f, "failover="+string(rs.Failover))
+	case rs.MultiValueAnswer != nil:
+		f = append(f, fmt.Sprintf("multivalue=%v", *rs.MultiValueAnswer))
+	}
+	if rs.HealthCheckId != nil {
+		f = append(f, "hc="+*rs.HealthCheckId)
+	}
+	if a := rs.AliasTarget; a != nil {
+		return strings.Join(append(f, "alias="+*a.DNSName, fmt.Sprintf("evaluate=%v", a.EvaluateTargetHealth)), " ")
+	}
+	f = append(f, fmt.Sprint(aws.ToInt64(rs.TTL)))
+	for _, rr := range rs.ResourceRecords {
+		f = append(f, *rr.Value)
+	}
+	return strings.Join(f, " ")
+}
+
+// TestRoute53Routing: routing record sets through the SDK become the appliance's routing, answer
+// each client by their policy at once, and list back as written.
+func TestRoute53Routing(t *testing.T) {
+	s := startRoute53(t, t.TempDir())
+	zone := s.createZone("acme.test", "routing").HostedZone
+	id := *zone.Id
+
+	// Latency: each client gets the region nearest to it, for A and AAAA.
+	s.mustChange(id,
+		change(types.ChangeActionCreate, routed("www.acme.test", types.RRTypeA, "fra", region("eu-central-1"), "192.0.2.10")),
+		change(types.ChangeActionCreate, routed("www.acme.test", types.RRTypeA, "sfo", region("us-west-1"), "198.51.100.10")),
+		change(types.ChangeActionCreate, routed("www.acme.test", types.RRTypeAaaa, "fra", region("eu-central-1"), "2001:db8::10")),
+		change(types.ChangeActionCreate, rrset("www.acme.test", types.RRTypeTxt, 300, `"v=spf1 -all"`)))
+	s.wantFor(london, "www.acme.test.", dns.TypeA, "192.0.2.10")
+	s.wantFor(mtnView, "www.acme.test.", dns.TypeA, "198.51.100.10")
+	s.wantFor(tokyo, "www.acme.test.", dns.TypeA, "198.51.100.10") // San Jose is nearer Tokyo than Frankfurt
+	s.wantFor(mtnView, "www.acme.test.", dns.TypeAAAA, "2001:db8::10")
+	s.wantFor(london, "www.acme.test.", dns.TypeTXT, `"v=spf1 -all"`) // a simple record set beside routed ones
+
+	// Weighted: weight 0 is answered only when nothing else can be.
+	s.mustChange(id,
+		change(types.ChangeActionCreate, routed("w.acme.test", types.RRTypeA, "blue", weight(10), "192.0.2.21")),
+		change(types.ChangeActionCreate, routed("w.acme.test", types.RRTypeA, "green", weight(0), "192.0.2.22")))
+	for range 20 {
+		s.wantFor(london, "w.acme.test.", dns.TypeA, "192.0.2.21")
+	}
+
+	// Geolocation with a default.
+	s.mustChange(id,
+		change(types.ChangeActionCreate, routed("g.acme.test", types.RRTypeA, "europe", geoloc("EU", ""), "192.0.2.31")),
+		change(types.ChangeActionCreate, routed("g.acme.test", types.RRTypeA, "us", geoloc("", "US"), "198.51.100.31")),
+		change(types.ChangeActionCreate, routed("g.acme.test", types.RRTypeA, "rest", geoloc("", "*"), "203.0.113.31")))
+	s.wantFor(london, "g.acme.test.", dns.TypeA, "192.0.2.31")
+	s.wantFor(mtnView, "g.acme.test.", dns.TypeA, "198.51.100.31")
+	s.wantFor(tokyo, "g.acme.test.", dns.TypeA, "203.0.113.31")
+
+	// Multivalue: every healthy record set, up to 8.
+	s.mustChange(id,
+		change(types.ChangeActionCreate, routed("mv.acme.test", types.RRTypeA, "1", multivalue, "192.0.2.41")),
+		change(types.ChangeActionCreate, routed("mv.acme.test", types.RRTypeA, "2", multivalue, "192.0.2.42")),
+		change(types.ChangeActionCreate, routed("mv.acme.test", types.RRTypeA, "3", multivalue, "192.0.2.43")))
+	s.wantFor(london, "mv.acme.test.", dns.TypeA, "192.0.2.41", "192.0.2.42", "192.0.2.43")
+
+	// An alias at the apex answers what its target answers for this client, under its own name.
+	s.mustChange(id, change(types.ChangeActionCreate, &types.ResourceRecordSet{Name: aws.String("acme.test"), Type: types.RRTypeA,
+		AliasTarget: &types.AliasTarget{HostedZoneId: zone.Id, DNSName: aws.String("www.acme.test"), EvaluateTargetHealth: true}}))
+	s.wantFor(london, "acme.test.", dns.TypeA, "192.0.2.10")
+	s.wantFor(mtnView, "acme.test.", dns.TypeA, "198.51.100.10")
+
+	// They list back as written, one page of one at a time through NextRecordIdentifier.
+	want := []string{
+		"acme.test. A alias=www.acme.test. evaluate=true",
+		"acme.test. NS 172800 ns1.example.net. | ns2.example.net.", // checked below without the values
+		"acme.test. SOA",
+		"g.acme.test. A [europe] geo=EU// 60 192.0.2.31",
+		"g.acme.test. A [rest] geo=/*/ 60 203.0.113.31",
+		"g.acme.test. A [us] geo=/US/ 60 198.51.100.31",
+		"mv.acme.test. A [1] multivalue=true 60 192.0.2.41",
+		"mv.acme.test. A [2] multivalue=true 60 192.0.2.42",
+		"mv.acme.test. A [3] multivalue=true 60 192.0.2.43",
+		"w.acme.test. A [blue] weight=10 60 192.0.2.21",
+		"w.acme.test. A [green] weight=0 60 192.0.2.22",
+		"www.acme.test. A [fra] region=eu-central-1 60 192.0.2.10",
+		"www.acme.test. A [sfo] region=us-west-1 60 198.51.100.10",
+		"www.acme.test. AAAA [fra] region=eu-central-1 60 2001:db8::10",
+		`www.acme.test. TXT 300 "v=spf1 -all"`,
+	}
+	got := s.listed(id)
+	if len(got) != len(want) {
+		t.Fatalf("listed\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for i := range want {
+		if strings.HasPrefix(want[i], "acme.test. NS") || strings.HasPrefix(want[i], "acme.test. SOA") {
+			if !strings.HasPrefix(got[i], want[i][:len("acme.test. NS")]) {
+				t.Errorf("listed[%d] %q, want the apex's %s", i, got[i], want[i])
+			}
+			continue
+		}
+		if got[i] != want[i] {
+			t.Errorf("listed[%d] %q, want %q", i, got[i], want[i])
+		}
+	}
+
+	// Errors as Route 53 words them; none of a refused batch applies.
+	_, err := s.change(id, change(types.ChangeActionCreate, routed("www.acme.test", types.RRTypeA, "fra", region("eu-west-1"), "192.0.2.99")))
+	wantCode(t, err, "InvalidChangeBatch", "Tried to create resource record set [name='www.acme.test.', type='A', set-identifier='fra'] but it already exists")
+	_, err = s.change(id, change(types.ChangeActionDelete, routed("www.acme.test", types.RRTypeA, "fra", region("eu-west-1"), "192.0.2.10")))
+	wantCode(t, err, "InvalidChangeBatch", "set-identifier='fra'] but the values provided do not match the current values")
+	_, err = s.change(id, change(types.ChangeActionDelete, routed("www.acme.test", types.RRTypeA, "nope", region("eu-west-1"), "192.0.2.10")))
+	wantCode(t, err, "InvalidChangeBatch", "set-identifier='nope'] but it was not found")
+	_, err = s.change(id, change(types.ChangeActionCreate, routed("www.acme.test", types.RRTypeA, "w", weight(1), "192.0.2.98")))
+	wantCode(t, err, "InvalidChangeBatch", "take one routing policy")
+	_, err = s.change(id, change(types.ChangeActionCreate, rrset("w.acme.test", types.RRTypeA, 60, "192.0.2.97")))
+	wantCode(t, err, "InvalidChangeBatch", "simple record sets or routing record sets, not both")
+	_, err = s.change(id, change(types.ChangeActionCreate, routed("f.acme.test", types.RRTypeA, "p", func(rs *types.ResourceRecordSet) { rs.Failover = types.ResourceRecordSetFailoverPrimary }, "192.0.2.51")))
+	wantCode(t, err, "InvalidChangeBatch", "needs a HealthCheckId")
+	_, err = s.change(id, change(types.ChangeActionCreate, routed("x.acme.test", types.RRTypeA, "x", func(*types.ResourceRecordSet) {}, "192.0.2.52")))
+	wantCode(t, err, "InvalidInput", "Expected exactly one of [Weight, Region")
+	_, err = s.change(id, change(types.ChangeActionCreate, routed("x.acme.test", types.RRTypeA, "x", region("mars-1"), "192.0.2.52")))
+	wantCode(t, err, "InvalidChangeBatch", `Region "mars-1" is not an AWS region`)
+	_, err = s.change(id, change(types.ChangeActionCreate, routed("x.acme.test", types.RRTypeA, "x", weight(1), "2001:db8::1")))
+	wantCode(t, err, "InvalidChangeBatch", "is not an IPv4 address")
+	// Atomic: a good change with a bad one applies nothing.
+	_, err = s.change(id,
+		change(types.ChangeActionCreate, routed("y.acme.test", types.RRTypeA, "a", weight(1), "192.0.2.61")),
+		change(types.ChangeActionDelete, routed("w.acme.test", types.RRTypeA, "blue", weight(11), "192.0.2.21")))
+	wantCode(t, err, "InvalidChangeBatch", "do not match")
+	if _, rcode := s.answer("y.acme.test.", dns.TypeA); rcode != dns.RcodeNameError {
+		t.Errorf("y.acme.test of a refused batch: %s", dns.RcodeToString[rcode])
+	}
+
+	// cert-manager's DNS-01: a TXT with TTL 10, MultiValueAnswer and a SetIdentifier, UPSERT
+	// (two solvers at once), GetChange until INSYNC, DELETE.
+	tok := func(id, v string) *types.ResourceRecordSet {
+		rs := routed("_acme-challenge.acme.test", types.RRTypeTxt, id, multivalue, v)
+		rs.TTL = aws.Int64(10)
+		return rs
+	}
+	info := s.mustChange(id, change(types.ChangeActionUpsert, tok("k1", `"token-one"`)))
+	s.mustChange(id, change(types.ChangeActionUpsert, tok("k2", `"token-two"`)))
+	waiter := route53.NewResourceRecordSetsChangedWaiter(s.c)
+	if err := waiter.Wait(ctx, &route53.GetChangeInput{Id: info.Id}, 10*time.Second); err != nil {
+		t.Fatalf("wait resource-record-sets-changed: %v", err)
+	}
+	s.wantAnswer("_acme-challenge.acme.test.", dns.TypeTXT, `"token-one"`, `"token-two"`)
+	s.mustChange(id, change(types.ChangeActionDelete, tok("k1", `"token-one"`)))
+	s.wantAnswer("_acme-challenge.acme.test.", dns.TypeTXT, `"token-two"`)
+	s.mustChange(id, change(types.ChangeActionDelete, tok("k2", `"token-two"`)))
+	if _, rcode := s.answer("_acme-challenge.acme.test.", dns.TypeTXT); rcode != dns.RcodeNameError {
+		t.Errorf("_acme-challenge after both DELETEs: %s", dns.RcodeToString[rcode])
+	}
+
+	// Terraform's update of a routing record set: DELETE and CREATE in one batch; moving the
+	// European clients to eu-west-2.
+	s.mustChange(id,
+		change(types.ChangeActionDelete, routed("www.acme.test", types.RRTypeA, "fra", region("eu-central-1"), "192.0.2.10")),
+		change(types.ChangeActionCreate, routed("www.acme.test", types.RRTypeA, "lhr", region("eu-west-2"), "192.0.2.11")))
+	s.wantFor(london, "www.acme.test.", dns.TypeA, "192.0.2.11")
+	s.wantFor(london, "acme.test.", dns.TypeA, "192.0.2.11") // the alias follows
+
+	// Deleting every record set of a name deletes what it made; the zone then deletes.
+	var del []types.Change
+	for _, rs := range s.sets(id) {
+		if rs.Type != types.RRTypeSoa && rs.Type != types.RRTypeNs {
+			del = append(del, change(types.ChangeActionDelete, &rs))
+		}
+	}
+	s.mustChange(id, del...)
+	if _, rcode := s.answer("www.acme.test.", dns.TypeA); rcode != dns.RcodeNameError {
+		t.Errorf("www.acme.test after its DELETE: %s", dns.RcodeToString[rcode])
+	}
+	if _, err := s.c.DeleteHostedZone(ctx, &route53.DeleteHostedZoneInput{Id: zone.Id}); err != nil {
+		t.Errorf("DeleteHostedZone once empty: %v", err)
+	}
+}
+
+// sets lists a zone's record sets as the SDK reads them.
+func (s *r53) sets(zoneID string) []types.ResourceRecordSet {
+	s.t.Helper()
+	out, err := s.c.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{HostedZoneId: aws.String(zoneID)})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return out.ResourceRecordSets
+}

@@ -195,7 +195,7 @@ func (q *query) start(g *GeoRoute, st *state, ctx context.Context, w dns.Respons
 	q.g, q.st, q.ctx, q.qtype = g, st, ctx, qtype
 	q.req = request.Request{W: w, Req: r}
 	q.client = st.clientOf(addr)
-	q.scope, q.depth, q.trace, q.bound = 0, 0, nil, nil
+	q.scope, q.depth, q.nseen, q.trace, q.bound = 0, 0, 0, nil, nil
 }
 
 // finish returns q to the pool.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/coredns/coredns/plugin/file"
@@ -35,8 +37,10 @@ type query struct {
 	req    request.Request
 	qtype  uint16
 	client route.Client
-	scope  int // ECS scope the answer depended on, the largest over every routed step
-	depth  int // CNAME steps followed
+	scope  int              // ECS scope the answer depended on, the largest over every routed step
+	depth  int              // CNAME steps followed
+	seen   [maxChase]string // the CNAME targets followed, to stop at a loop
+	nseen  int
 	d      route.Decision
 	trace  *route.Trace
 	bound  *route.Binding // the binding that answered, for explain
@@ -207,6 +211,17 @@ func (q *query) chase(z *file.Zone, chain []dns.RR) result {
 	q.depth++
 	if q.depth > maxChase {
 		return result{answer: cname, rcode: dns.RcodeServerFailure}
+	}
+	// A loop (a wildcard CNAME to a name it covers, or CNAMEs to each other) is answered with the
+	// chain up to where it repeats, as BIND and Knot answer it: the resolver sees the loop.
+	for _, rr := range chain {
+		if owner := strings.ToLower(rr.Header().Name); q.nseen < len(q.seen) && !slices.Contains(q.seen[:q.nseen], owner) {
+			q.seen[q.nseen] = owner
+			q.nseen++
+		}
+	}
+	if slices.Contains(q.seen[:q.nseen], target) {
+		return result{answer: cname}
 	}
 	if q.st.zoneOf(target) == "" {
 		return result{answer: cname} // outside our zones: the resolver follows it

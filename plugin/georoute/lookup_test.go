@@ -109,6 +109,32 @@ func TestAuthoritative(t *testing.T) {
 	}
 }
 
+// TestCNAMELoop: a wildcard CNAME to a name it covers, and two CNAMEs to each other, answer the
+// chain up to where it repeats (NOERROR, as BIND and Knot do), not SERVFAIL.
+func TestCNAMELoop(t *testing.T) {
+	g := newTestRoute(t, testConfig(t)+`
+  "*.loop.example.net": {records: [{type: CNAME, value: x.loop.example.net.}]}
+  a.ring.example.net: {records: [{type: CNAME, value: b.ring.example.net.}]}
+  b.ring.example.net: {records: [{type: CNAME, value: a.ring.example.net.}]}
+`)
+	for _, tc := range []test.Case{
+		{Qname: "q.loop.example.net.", Qtype: dns.TypeA, Answer: []dns.RR{
+			test.CNAME("q.loop.example.net. 300 IN CNAME x.loop.example.net."),
+			test.CNAME("x.loop.example.net. 300 IN CNAME x.loop.example.net.")}},
+		{Qname: "a.ring.example.net.", Qtype: dns.TypeA, Answer: []dns.RR{
+			test.CNAME("a.ring.example.net. 300 IN CNAME b.ring.example.net."),
+			test.CNAME("b.ring.example.net. 300 IN CNAME a.ring.example.net.")}},
+	} {
+		m, _ := ask(t, g, london, tc.Msg())
+		if m == nil {
+			t.Fatalf("%s: no reply", tc.Qname)
+		}
+		if err := test.SortAndCheck(m, tc); err != nil {
+			t.Errorf("%s: %v\n%v", tc.Qname, err, m)
+		}
+	}
+}
+
 func TestRefused(t *testing.T) {
 	g := newTestRoute(t, testConfig(t))
 	for _, tc := range []struct {

@@ -234,9 +234,10 @@ func decodeXML(body []byte, v any) *Error {
 type errorResponse struct {
 	XMLName xml.Name `xml:"https://route53.amazonaws.com/doc/2013-04-01/ ErrorResponse"`
 	Error   struct {
-		Type    string `xml:"Type"`
-		Code    string `xml:"Code"`
-		Message string `xml:"Message"`
+		Type     string   `xml:"Type"`
+		Code     string   `xml:"Code"`
+		Message  string   `xml:"Message"`
+		Messages []string `xml:"Messages>Message,omitempty"`
 	} `xml:"Error"`
 	RequestID string `xml:"RequestId"`
 }
@@ -264,9 +265,13 @@ func writeXML(w http.ResponseWriter, status int, v any) {
 // it sends this form now, which every SDK and the aws CLI read.)
 func writeError(w http.ResponseWriter, requestID string, err error) int {
 	var e *Error
+	var messages []string
 	switch x := err.(type) {
 	case *BatchError:
+		// Route 53's InvalidChangeBatch: the reasons in Messages (what the SDKs' InvalidChangeBatch
+		// error reads), and joined in Message (what botocore, and so the aws CLI, prints).
 		e = newError(http.StatusBadRequest, "InvalidChangeBatch", "[%s]", strings.Join(x.Messages, ", "))
+		messages = x.Messages
 	case *Error:
 		e = x
 	default:
@@ -277,7 +282,7 @@ func writeError(w http.ResponseWriter, requestID string, err error) int {
 	if e.Status >= 500 {
 		out.Error.Type = "Receiver"
 	}
-	out.Error.Code, out.Error.Message = e.Code, strings.TrimSpace(e.Message)
+	out.Error.Code, out.Error.Message, out.Error.Messages = e.Code, strings.TrimSpace(e.Message), messages
 	writeXML(w, e.Status, out)
 	return e.Status
 }

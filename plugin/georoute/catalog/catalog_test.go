@@ -171,6 +171,7 @@ func TestErrors(t *testing.T) {
 		{"below a delegation", (&Change{}).PutName("example.net.", "x.lab.example.net.", model.Name{Edge: "fra1"}, ""), Conflict, CodeInConfig, ""},
 		{"below a delegation, DS", (&Change{}).PutName("example.net.", "x.lab.example.net.", model.Name{Records: []model.Record{{Type: "DS", Value: "1 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE4B6A5B8D2F4C6B3A2E1D0C9B"}}}, ""), Conflict, CodeInConfig, ""},
 		{"NS below the apex", (&Change{}).PutName("example.net.", "sub.example.net.", model.Name{Records: []model.Record{{Type: "NS", Value: "ns1.example.org."}}}, ""), Invalid, model.CodeInvalid, "records[0]"},
+		{"NS at the apex", (&Change{}).PutRRSet("example.net.", "example.net.", "NS", []model.Record{{Value: "ns9.example.org."}}, "put"), Invalid, model.CodeInvalid, "put.records[0]"},
 		{"record set beside the file's CNAME", (&Change{}).PutRRSet("example.net.", "alias.example.net.", "TXT", []model.Record{{Value: "x"}}, ""), Conflict, CodeInConfig, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

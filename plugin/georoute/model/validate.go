@@ -498,8 +498,13 @@ func (n *Name) rrs(path, name, origin string, es *Errors) []dns.RR {
 				es.add(CodeInvalid, JoinPath(at(i), "value"), "a CNAME to its own name (%s) loops: resolvers get SERVFAIL", x.Target)
 			}
 		case *dns.NS:
-			if origin != "" && name != origin {
+			switch {
+			case origin != "" && name != origin:
 				es.add(CodeInvalid, at(i), "NS records below the apex of %s would make %s a delegation, and delegations belong in the zone file: put its NS records (and glue) there", origin, name)
+			case origin != "":
+				// Served beside the zone's own NS they would shadow them: the zone's NS are its
+				// zone file's, or the Corefile's nameservers for a zone made at run time.
+				es.add(CodeInvalid, at(i), "the NS records at the apex of %s are the zone's own (its zone file, or the georoute block's nameservers for a zone made at run time): change them there", origin)
 			}
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	clog "github.com/coredns/coredns/plugin/pkg/log"
 	"github.com/coredns/coredns/request"
 	"github.com/georoute/appliance/plugin/georoute/catalog"
+	"github.com/georoute/appliance/plugin/georoute/dnsupdate"
 	"github.com/georoute/appliance/plugin/georoute/route"
 	"github.com/georoute/appliance/plugin/georoute/rtt"
 	"github.com/georoute/appliance/plugin/georoute/store"
@@ -38,6 +39,7 @@ type GeoRoute struct {
 	storePath string
 	apiConf   *apiConfig
 	r53Conf   *route53Config
+	updates   map[string][]dnsupdate.Grant // TSIG key -> what it may change by UPDATE
 	rtts      *rtt.Store
 	cat       *catalog.Catalog      // zones, edges, pools, names, overrides: the one write path
 	names     *route.Names          // the catalog's index of every name; queries read it lock-free
@@ -88,6 +90,9 @@ func (g *GeoRoute) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	// The question name as unpacked is already in presentation form; lower-case it once rather
 	// than have request.Name re-escape it on every query.
 	qname := strings.ToLower(r.Question[0].Name)
+	if r.Opcode == dns.OpcodeUpdate {
+		return g.serveUpdate(ctx, w, r, qname)
+	}
 	if st == nil || st.zoneOf(qname) == "" {
 		if g.Fall.Through(qname) {
 			return plugin.NextOrFailure(pluginName, g.Next, ctx, w, r)

@@ -42,6 +42,12 @@ var (
 		Name:      "route53_requests_total",
 		Help:      "Route 53 API requests by operation and status code.",
 	}, []string{"operation", "code"})
+	updatesTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "updates_total",
+		Help:      "DNS UPDATE messages (RFC 2136) by the rcode they were answered.",
+	}, []string{"rcode"})
 	commitDuration = promauto.NewHistogram(prometheus.HistogramOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: pluginName,

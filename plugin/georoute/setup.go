@@ -15,6 +15,7 @@ import (
 	"github.com/georoute/appliance/plugin/georoute/api"
 	"github.com/georoute/appliance/plugin/georoute/api/route53"
 	"github.com/georoute/appliance/plugin/georoute/api/sigv4"
+	"github.com/georoute/appliance/plugin/georoute/dnsupdate"
 	"github.com/georoute/appliance/plugin/pkg/health"
 	"github.com/miekg/dns"
 )
@@ -27,6 +28,9 @@ const defaultReload = 2 * time.Second
 func setup(c *caddy.Controller) error {
 	g, every, err := parse(c)
 	if err != nil {
+		return plugin.Error(pluginName, err)
+	}
+	if err := g.setupUpdate(c); err != nil {
 		return plugin.Error(pluginName, err)
 	}
 	// Load now: a bad zone, config, database or store stops the server from starting.
@@ -249,6 +253,15 @@ func parse(c *caddy.Controller) (*GeoRoute, time.Duration, error) {
 					return nil, 0, c.Errf("route53_keys: %v", err)
 				}
 				r53Conf().keys = append(r53Conf().keys, ks...)
+			case "update":
+				key, gr, err := parseUpdate(c)
+				if err != nil {
+					return nil, 0, err
+				}
+				if g.updates == nil {
+					g.updates = map[string][]dnsupdate.Grant{}
+				}
+				g.updates[key] = append(g.updates[key], gr)
 			default:
 				return nil, 0, c.Errf("unknown property '%s'", prop)
 			}

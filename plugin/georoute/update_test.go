@@ -1,0 +1,392 @@
+package georoute
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// TSIG keys of the UPDATE tests (base64 secrets, as tsig-keygen writes them).
+const (
+	updateKey    = "update.example.net." // may change every zone
+	updateSecret = "c2hhMjU2LXNlY3JldC1mb3ItdGhlLXVwZGF0ZS10ZXN0cw=="
+	md5Key       = "md5.example.net." // may change example.net
+	md5Secret    = "bWQ1LXNlY3JldC1mb3ItdGhlLXVwZGF0ZS10ZXN0cw=="
+	acmeKey      = "acme.example.net." // may change the TXT records of _acme-challenge names
+	acmeSecret   = "YWNtZS1zZWNyZXQtZm9yLXRoZS11cGRhdGUtdGVzdHM="
+	otherKey     = "other.example.net." // known to tsig, but may update nothing
+	otherSecret  = "b3RoZXItc2VjcmV0LWZvci10aGUtdXBkYXRlLXRlc3Q="
+)
+
+var updateSecrets = map[string]string{updateKey: updateSecret, md5Key: md5Secret, acmeKey: acmeSecret, otherKey: otherSecret}
+
+// updateServer is the appliance with UPDATE on, listening on one port for UDP and TCP.
+type updateServer struct {
+	t    *testing.T
+	addr string
+	dir  string
+}
+
+// freeDNSPort returns a loopback address whose port is free for both UDP and TCP now.
+func freeDNSPort(t *testing.T) string {
+	t.Helper()
+	for range 50 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		pc, err := net.ListenPacket("udp", addr)
+		ln.Close()
+		if err == nil {
+			pc.Close()
+			return addr
+		}
+	}
+	t.Fatal("no port free for both UDP and TCP")
+	return ""
+}
+
+func startUpdate(t *testing.T, extra string) *updateServer {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "georoute.yaml"), []byte(testConfig(t)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeDNSPort(t)
+	_, port, _ := net.SplitHostPort(addr)
+	var secrets strings.Builder
+	for _, k := range slices.Sorted(func(yield func(string) bool) {
+		for k := range updateSecrets {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		fmt.Fprintf(&secrets, "\t\t\tsecret %s %s\n", k, updateSecrets[k])
+	}
+	startServer(t, fmt.Sprintf(`.:%s {
+		bind 127.0.0.1
+		tsig {
+%s			require_opcode UPDATE
+		}
+		georoute {
+			zones testdata/zones
+			config %s
+			store %s
+			reload 0
+			update %s
+			update %s example.net
+			update %s example.net {
+				names _acme-challenge _acme-challenge.www
+				types TXT
+			}
+			%s
+		}
+	}`, port, secrets.String(), filepath.Join(dir, "georoute.yaml"), filepath.Join(dir, "georoute.db"), updateKey, md5Key, acmeKey, extra))
+	return &updateServer{t: t, addr: addr, dir: dir}
+}
+
+// newUpdate starts an UPDATE of zone.
+func newUpdate(zone string) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetUpdate(zone)
+	return m
+}
+
+// send signs m with key (algorithm alg; no key: unsigned), sends it over network and checks
+// the signature of the reply.
+func (s *updateServer) send(network, key, alg string, m *dns.Msg) *dns.Msg {
+	s.t.Helper()
+	conn, err := net.DialTimeout(network, s.addr, 5*time.Second)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	co := &dns.Conn{Conn: conn}
+	var mac string
+	if key == "" {
+		err = co.WriteMsg(m)
+	} else {
+		m.SetTsig(key, alg, 300, time.Now().Unix())
+		var b []byte
+		if b, mac, err = sign(m, key); err == nil {
+			_, err = co.Write(b)
+		}
+	}
+	if err != nil {
+		s.t.Fatalf("UPDATE %v: %v", m.Ns, err)
+	}
+	buf := make([]byte, dns.MaxMsgSize)
+	n, err := co.Read(buf)
+	if err != nil {
+		s.t.Fatalf("UPDATE %v: %v", m.Ns, err)
+	}
+	r := new(dns.Msg)
+	if err := r.Unpack(buf[:n]); err != nil {
+		s.t.Fatal(err)
+	}
+	// miekg/dns reads a NOTAUTH reply as a TSIG failure and checks none.
+	if key != "" && r.IsTsig() != nil && r.Rcode != dns.RcodeNotAuth {
+		if err := verify(buf[:n], key, mac); err != nil {
+			s.t.Errorf("UPDATE %v: the reply's signature: %v", m.Ns, err)
+		}
+	}
+	return r
+}
+
+// sign and verify do as a client does: with miekg/dns's HMACs, or with the server's own
+// hmac-md5 (nsupdate checks that one independently: update_nsupdate_test.go).
+func sign(m *dns.Msg, key string) ([]byte, string, error) {
+	if key == md5Key {
+		return dns.TsigGenerateWithProvider(m, md5Keys{key: md5Secret}, "", false)
+	}
+	return dns.TsigGenerate(m, updateSecrets[key], "", false)
+}
+
+func verify(b []byte, key, mac string) error {
+	if key == md5Key {
+		return dns.TsigVerifyWithProvider(b, md5Keys{key: md5Secret}, mac, false)
+	}
+	return dns.TsigVerify(b, updateSecrets[key], mac, false)
+}
+
+// rrs parses records of example.net.
+func rrs(t testing.TB, lines ...string) []dns.RR {
+	t.Helper()
+	var out []dns.RR
+	for _, l := range lines {
+		r, err := dns.NewRR("$ORIGIN example.net.\n" + l)
+		if err != nil || r == nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// answer asks the server for name's records of type qtype and returns the rcode and the
+// answer's records' data, sorted.
+func (s *updateServer) answer(name string, qtype uint16) (string, []string) {
+	s.t.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	r, _, err := (&dns.Client{Timeout: 5 * time.Second}).Exchange(m, s.addr)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var out []string
+	for _, rr := range r.Answer {
+		out = append(out, strings.TrimPrefix(rr.String(), rr.Header().String()))
+	}
+	slices.Sort(out)
+	return dns.RcodeToString[r.Rcode], out
+}
+
+func (s *updateServer) want(name string, qtype uint16, rcode string, values ...string) {
+	s.t.Helper()
+	got, vals := s.answer(name, qtype)
+	if got != rcode || !slices.Equal(vals, values) {
+		s.t.Errorf("%s %s: %s %q, want %s %q", name, dns.TypeToString[qtype], got, vals, rcode, values)
+	}
+}
+
+func rcodeOf(r *dns.Msg) string { return dns.RcodeToString[r.Rcode] }
+
+func TestUpdate(t *testing.T) {
+	s := startUpdate(t, "")
+	const zone = "example.net."
+	for _, network := range []string{"udp", "tcp"} {
+		name := "new-" + network + ".example.net."
+		// Add.
+		m := newUpdate(zone)
+		m.Insert(rrs(t, name+" 60 A 192.0.2.1", name+" 60 TXT \"v=1\""))
+		if r := s.send(network, updateKey, dns.HmacSHA256, m); r.Rcode != dns.RcodeSuccess || r.Opcode != dns.OpcodeUpdate || r.IsTsig() == nil {
+			t.Fatalf("%s: add: %v", network, r)
+		}
+		s.want(name, dns.TypeA, "NOERROR", "192.0.2.1")
+		s.want(name, dns.TypeTXT, "NOERROR", `"v=1"`)
+		// Replace, as external-dns does: remove then insert, in one message.
+		m = newUpdate(zone)
+		m.Remove(rrs(t, name+" 60 A 192.0.2.1"))
+		m.Insert(rrs(t, name+" 60 A 192.0.2.2"))
+		if r := s.send(network, updateKey, dns.HmacSHA512, m); r.Rcode != dns.RcodeSuccess {
+			t.Fatalf("%s: replace: %v", network, r)
+		}
+		s.want(name, dns.TypeA, "NOERROR", "192.0.2.2")
+		// Delete the name.
+		m = newUpdate(zone)
+		m.RemoveName(rrs(t, name+" 0 A 0.0.0.0"))
+		if r := s.send(network, updateKey, dns.HmacSHA1, m); r.Rcode != dns.RcodeSuccess {
+			t.Fatalf("%s: delete: %v", network, r)
+		}
+		s.want(name, dns.TypeA, "NXDOMAIN")
+	}
+
+	for _, tc := range []struct {
+		name   string
+		key    string
+		m      func() *dns.Msg
+		rcode  int
+		checks func()
+	}{
+		{"a prerequisite that holds", updateKey, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.NameNotUsed(rrs(t, "p 0 A 0.0.0.0"))
+			m.Insert(rrs(t, "p 60 A 192.0.2.3"))
+			return m
+		}, dns.RcodeSuccess, func() { s.want("p.example.net.", dns.TypeA, "NOERROR", "192.0.2.3") }},
+		{"nxdomain fails", updateKey, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.NameNotUsed(rrs(t, "p 0 A 0.0.0.0"))
+			m.Insert(rrs(t, "p 60 A 192.0.2.4"))
+			return m
+		}, dns.RcodeYXDomain, func() { s.want("p.example.net.", dns.TypeA, "NOERROR", "192.0.2.3") }},
+		{"yxdomain fails", updateKey, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.NameUsed(rrs(t, "q 0 A 0.0.0.0"))
+			m.Insert(rrs(t, "q 60 A 192.0.2.4"))
+			return m
+		}, dns.RcodeNameError, func() { s.want("q.example.net.", dns.TypeA, "NXDOMAIN") }},
+		{"yxrrset of the zone file's data holds", updateKey, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.RRsetUsed(rrs(t, "mail 0 A 0.0.0.0"))
+			m.Insert(rrs(t, "q 60 A 192.0.2.5"))
+			return m
+		}, dns.RcodeSuccess, func() { s.want("q.example.net.", dns.TypeA, "NOERROR", "192.0.2.5") }},
+		{"nxrrset fails", updateKey, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.RRsetNotUsed(rrs(t, "q 0 A 0.0.0.0"))
+			m.Insert(rrs(t, "q 60 A 192.0.2.6"))
+			return m
+		}, dns.RcodeYXRrset, func() { s.want("q.example.net.", dns.TypeA, "NOERROR", "192.0.2.5") }},
+		{"value-dependent fails", updateKey, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.Used(rrs(t, "q 0 A 192.0.2.99"))
+			m.RemoveRRset(rrs(t, "q 0 A 0.0.0.0"))
+			return m
+		}, dns.RcodeNXRrset, func() { s.want("q.example.net.", dns.TypeA, "NOERROR", "192.0.2.5") }},
+		{"value-dependent holds", updateKey, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.Used(rrs(t, "q 0 A 192.0.2.5"))
+			m.RemoveRRset(rrs(t, "q 0 A 0.0.0.0"))
+			return m
+		}, dns.RcodeSuccess, func() { s.want("q.example.net.", dns.TypeA, "NXDOMAIN") }},
+		{"all or nothing: a refused RRset refuses the message", updateKey, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.Insert(rrs(t, "r 60 A 192.0.2.7", "mail 60 A 192.0.2.8"))
+			return m
+		}, dns.RcodeRefused, func() {
+			s.want("r.example.net.", dns.TypeA, "NXDOMAIN")
+			s.want("mail.example.net.", dns.TypeA, "NOERROR", "192.0.2.25")
+		}},
+		{"the zone file's records are read-only", updateKey, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.RemoveRRset(rrs(t, "mail 0 A 0.0.0.0"))
+			return m
+		}, dns.RcodeRefused, nil},
+		{"a routed name's addresses", updateKey, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.Insert(rrs(t, "k3x9.t 60 A 192.0.2.9"))
+			return m
+		}, dns.RcodeRefused, nil},
+		{"a CNAME beside the zone file's data is ignored", updateKey, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.Insert(rrs(t, "static 60 CNAME www"))
+			return m
+		}, dns.RcodeSuccess, func() { s.want("static.example.net.", dns.TypeA, "NOERROR", "192.0.2.80") }},
+		{"a CNAME at a new name", updateKey, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.Insert(rrs(t, "c 60 CNAME mail"))
+			return m
+		}, dns.RcodeSuccess, func() { s.want("c.example.net.", dns.TypeA, "NOERROR", "192.0.2.25", "mail.example.net.") }},
+		{"the apex SOA is the appliance's", updateKey, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.Insert(rrs(t, "@ 60 SOA ns1 hostmaster 2099010101 1 1 1 1"))
+			return m
+		}, dns.RcodeRefused, nil},
+		{"deleting the apex NS is ignored", updateKey, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.RemoveRRset(rrs(t, "@ 0 NS ns1"))
+			return m
+		}, dns.RcodeSuccess, func() { s.want(zone, dns.TypeNS, "NOERROR", "ns1.example.net.", "ns2.example.net.") }},
+		{"a name outside the zone", updateKey, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.Insert(rrs(t, "x.example.org. 60 A 192.0.2.1"))
+			return m
+		}, dns.RcodeNotZone, nil},
+		{"a zone not served here", updateKey, func() *dns.Msg {
+			m := newUpdate("example.com.")
+			m.Insert(rrs(t, "x.example.com. 60 A 192.0.2.1"))
+			return m
+		}, dns.RcodeNotAuth, nil},
+		{"a name of a zone, not a zone", updateKey, func() *dns.Msg {
+			m := newUpdate("www.example.net.")
+			m.Insert(rrs(t, "x.www 60 A 192.0.2.1"))
+			return m
+		}, dns.RcodeNotAuth, nil},
+		{"a key limited to example.net updates example.org", md5Key, func() *dns.Msg {
+			m := newUpdate("example.org.")
+			m.Insert(rrs(t, "x.example.org. 60 A 192.0.2.1"))
+			return m
+		}, dns.RcodeRefused, func() { s.want("x.example.org.", dns.TypeA, "NXDOMAIN") }},
+		{"a key tsig knows but update does not name", otherKey, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.Insert(rrs(t, "o 60 A 192.0.2.1"))
+			return m
+		}, dns.RcodeRefused, func() { s.want("o.example.net.", dns.TypeA, "NXDOMAIN") }},
+		{"the ACME key writes its TXT", acmeKey, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.Insert(rrs(t, `_acme-challenge.www 60 TXT "token"`))
+			return m
+		}, dns.RcodeSuccess, func() { s.want("_acme-challenge.www.example.net.", dns.TypeTXT, "NOERROR", `"token"`) }},
+		{"the ACME key writes an address", acmeKey, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.Insert(rrs(t, `_acme-challenge 60 A 192.0.2.1`))
+			return m
+		}, dns.RcodeRefused, nil},
+		{"the ACME key writes another name", acmeKey, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.Insert(rrs(t, `acme 60 TXT "x"`))
+			return m
+		}, dns.RcodeRefused, func() { s.want("acme.example.net.", dns.TypeTXT, "NXDOMAIN") }},
+		{"the ACME key deletes its name", acmeKey, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.RemoveName(rrs(t, "_acme-challenge.www 0 A 0.0.0.0"))
+			return m
+		}, dns.RcodeSuccess, func() { s.want("_acme-challenge.www.example.net.", dns.TypeTXT, "NXDOMAIN") }},
+		{"hmac-md5", md5Key, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.Insert(rrs(t, "m 60 A 192.0.2.10"))
+			return m
+		}, dns.RcodeSuccess, func() { s.want("m.example.net.", dns.TypeA, "NOERROR", "192.0.2.10") }},
+		{"unsigned", "", func() *dns.Msg {
+			m := newUpdate(zone)
+			m.Insert(rrs(t, "u 60 A 192.0.2.1"))
+			return m
+		}, dns.RcodeRefused, func() { s.want("u.example.net.", dns.TypeA, "NXDOMAIN") }},
+	} {
+		alg := dns.HmacSHA256
+		if tc.key == md5Key {
+			alg = hmacMD5
+		}
+		r := s.send("tcp", tc.key, alg, tc.m())
+		if r.Rcode != tc.rcode {
+			t.Errorf("%s: %s, want %s", tc.name, rcodeOf(r), dns.RcodeToString[tc.rcode])
+		}
+		if tc.key != "" && r.IsTsig() == nil {
+			t.Errorf("%s: the reply is not signed", tc.name)
+		}
+		if tc.checks != nil {
+			tc.checks()
+		}
+	}
+}

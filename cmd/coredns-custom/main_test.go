@@ -27,13 +27,18 @@ func TestDirectivesOrder(t *testing.T) {
 			t.Errorf("%s (%d) must come before healthprobe (%d)", outer, pos(outer), hp)
 		}
 	}
+	// tsig verifies a signed request (and signs its reply) before georoute sees it: UPDATE
+	// needs the key it names. Behind the plugins that wrap answers, so they see its refusals.
+	if ts := pos("tsig"); ts > gr || ts < pos("log") || ts < pos("prometheus") {
+		t.Errorf("tsig (%d) must come after log and prometheus and before georoute (%d)", ts, gr)
+	}
 	if n := len(slices.Compact(slices.Sorted(slices.Values(d)))); n != len(d) {
 		t.Errorf("directives repeat: %v", d)
 	}
 }
 
 func TestPluginsRegistered(t *testing.T) {
-	for _, name := range []string{"georoute", "healthprobe", "bind", "prometheus", "health", "ready", "errors", "log", "reload"} {
+	for _, name := range []string{"georoute", "healthprobe", "bind", "prometheus", "health", "ready", "errors", "log", "reload", "tsig"} {
 		if !slices.Contains(caddy.ListPlugins()["others"], "dns."+name) {
 			t.Errorf("plugin %s is not compiled in", name)
 		}

@@ -54,7 +54,9 @@ func freeDNSPort(t *testing.T) string {
 	return ""
 }
 
-func startUpdate(t *testing.T, extra string) *updateServer {
+// startUpdate starts the appliance with the test keys, the tsig block's extra lines tsigExtra
+// and the georoute block's extra.
+func startUpdate(t *testing.T, tsigExtra, extra string) *updateServer {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "georoute.yaml"), []byte(testConfig(t)), 0o644); err != nil {
@@ -75,7 +77,8 @@ func startUpdate(t *testing.T, extra string) *updateServer {
 	startServer(t, fmt.Sprintf(`.:%s {
 		bind 127.0.0.1
 		tsig {
-%s			require_opcode UPDATE
+%s			%s
+			require_opcode UPDATE
 		}
 		georoute {
 			zones testdata/zones
@@ -90,7 +93,7 @@ func startUpdate(t *testing.T, extra string) *updateServer {
 			}
 			%s
 		}
-	}`, port, secrets.String(), filepath.Join(dir, "georoute.yaml"), filepath.Join(dir, "georoute.db"), updateKey, md5Key, acmeKey, extra))
+	}`, port, secrets.String(), tsigExtra, filepath.Join(dir, "georoute.yaml"), filepath.Join(dir, "georoute.db"), updateKey, md5Key, acmeKey, extra))
 	return &updateServer{t: t, addr: addr, dir: dir}
 }
 
@@ -202,7 +205,7 @@ func (s *updateServer) want(name string, qtype uint16, rcode string, values ...s
 func rcodeOf(r *dns.Msg) string { return dns.RcodeToString[r.Rcode] }
 
 func TestUpdate(t *testing.T) {
-	s := startUpdate(t, "")
+	s := startUpdate(t, "", "")
 	const zone = "example.net."
 	for _, network := range []string{"udp", "tcp"} {
 		name := "new-" + network + ".example.net."

@@ -89,6 +89,12 @@ func tryStartChild(t testing.TB, dir, apiAddr, dnsAddr string) (*child, error) {
 			reload 0
 		}
 	}`, port, filepath.Join(dir, "georoute.db"), apiAddr)
+	return spawnChild(t, corefile, apiAddr, dnsAddr)
+}
+
+// spawnChild runs the appliance from corefile, which serves the API on apiAddr and DNS on
+// dnsAddr, and waits until its API answers, or it exits.
+func spawnChild(t testing.TB, corefile, apiAddr, dnsAddr string) (*child, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err

@@ -61,7 +61,7 @@ func (g *GeoRoute) startBackground(bg *background) error {
 		return nil
 	}
 	if g.storePath != "" && g.db == nil { // reopened after a failed Corefile reload
-		db, err := store.OpenBolt(g.storePath)
+		db, err := g.openStore()
 		if err != nil {
 			return err
 		}
@@ -74,6 +74,11 @@ func (g *GeoRoute) startBackground(bg *background) error {
 	if g.db != nil {
 		bg.wg.Add(1)
 		go func() { defer bg.wg.Done(); g.committer(bg.stop) }()
+	}
+	if g.db != nil && g.etcdConf != nil { // other nodes commit too
+		bg.wg.Add(2)
+		go func(db store.Store) { defer bg.wg.Done(); g.follow(db, bg.stop) }(g.db)
+		go func(db store.Store) { defer bg.wg.Done(); g.probe(db, bg.stop) }(g.db)
 	}
 	bg.wg.Add(1)
 	go func() {

@@ -21,6 +21,7 @@ import (
 	"github.com/georoute/appliance/plugin/georoute/route"
 	"github.com/georoute/appliance/plugin/georoute/rtt"
 	"github.com/georoute/appliance/plugin/georoute/store"
+	"github.com/georoute/appliance/plugin/georoute/store/etcd"
 	"github.com/georoute/appliance/plugin/pkg/health"
 	"github.com/miekg/dns"
 )
@@ -37,6 +38,7 @@ type GeoRoute struct {
 	in        inputs
 	template  zoneTemplate
 	storePath string
+	etcdConf  *etcd.Options // when the store is etcd (storePath etcd://...)
 	apiConf   *apiConfig
 	r53Conf   *route53Config
 	updates   map[string][]dnsupdate.Grant // TSIG key -> what it may change by UPDATE
@@ -51,6 +53,8 @@ type GeoRoute struct {
 	db       store.Store   // nil without a store
 	commits  chan *writeReq
 	stopping chan struct{}
+
+	storeHealth storeHealth // what the node knows of a store other nodes share (etcd)
 }
 
 func newGeoRoute(in inputs) *GeoRoute {

@@ -74,7 +74,7 @@ func (g *GeoRoute) open() error {
 		reloaded(true)
 		return nil
 	}
-	db, err := store.OpenBolt(g.storePath)
+	db, err := g.openStore()
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func (g *GeoRoute) loadStore(db store.Store, start func(catalog.Objects, int64) 
 		return err
 	}
 	objs, started, lost := catalog.NewObjects(), false, 0
-	_, err = db.LoadAll(func(kind store.Kind, key string, v []byte) error {
+	loaded, err := db.LoadAll(func(kind store.Kind, key string, v []byte) error {
 		switch kind {
 		case store.Names:
 			if !started {
@@ -140,6 +140,14 @@ func (g *GeoRoute) loadStore(db store.Store, start func(catalog.Objects, int64) 
 			return err
 		}
 	}
+	if loaded > rev {
+		// Other nodes committed between the two reads (a shared store): what was loaded is the
+		// state at loaded, one consistent read.
+		if err := g.cat.Apply(loaded, nil, nil, func(d catalog.Delta) error { return g.publishView(d, nil) }); err != nil {
+			return err
+		}
+	}
+	appliedRevision.Set(float64(loaded))
 	g.compileMatrixNow()
 	return nil
 }

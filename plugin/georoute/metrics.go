@@ -80,6 +80,36 @@ var (
 		Name:      "last_reload_timestamp_seconds",
 		Help:      "When the state now serving was loaded.",
 	})
+	storeReachable = promauto.NewGauge(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "store_reachable",
+		Help:      "Whether the store other nodes share (etcd) answered last time: 1 or 0.",
+	})
+	storeRevision = promauto.NewGauge(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "store_revision",
+		Help:      "The shared store's revision, as last read.",
+	})
+	appliedRevision = promauto.NewGauge(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "store_applied_revision",
+		Help:      "The store revision this node serves.",
+	})
+	storeLag = promauto.NewGauge(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "store_lag",
+		Help:      "Revisions the shared store has that this node does not serve yet.",
+	})
+	storeResyncs = promauto.NewCounter(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: pluginName,
+		Name:      "store_resyncs_total",
+		Help:      "Times this node read the shared store whole: its change stream no longer held what the node missed.",
+	})
 	objectsServed = promauto.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: pluginName,

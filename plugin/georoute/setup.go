@@ -158,12 +158,10 @@ func parse(c *caddy.Controller) (*GeoRoute, time.Duration, error) {
 				g.template.hostmaster = dns.Fqdn(strings.ToLower(args[0]))
 			case "fallthrough":
 				g.Fall.SetZonesFromArgs(c.RemainingArgs())
-			case "store":
-				args := c.RemainingArgs()
-				if len(args) != 1 {
-					return nil, 0, c.Errf("store takes one file, got %d", len(args))
+			case "store", "store_prefix", "store_tls", "store_max_txn_ops":
+				if err := g.parseStore(c, prop, abs); err != nil {
+					return nil, 0, err
 				}
-				g.storePath = abs(args[0])
 			case "api":
 				args := c.RemainingArgs()
 				if len(args) != 1 {
@@ -266,6 +264,9 @@ func parse(c *caddy.Controller) (*GeoRoute, time.Duration, error) {
 				return nil, 0, c.Errf("unknown property '%s'", prop)
 			}
 		}
+	}
+	if err := g.checkStore(c); err != nil {
+		return nil, 0, err
 	}
 	if len(in.zones) == 0 {
 		return nil, 0, c.Err("georoute needs 'zones' (zone files or a folder of ORIGIN.zone files)")

@@ -2,6 +2,7 @@ package georoute
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/georoute/appliance/plugin/georoute/catalog"
@@ -140,6 +141,17 @@ func (g *GeoRoute) commitGroup(group []*writeReq) {
 	if len(accepted) == 0 {
 		return
 	}
+	if g.etcdConf != nil {
+		// A shared store known to be unreachable: refused at once, rather than each group
+		// waiting out the store's timeout in turn.
+		if err := g.storeHealth.down(); err != nil {
+			e := storeUnavailable(err)
+			for _, r := range accepted {
+				r.done <- writeResult{err: e}
+			}
+			return
+		}
+	}
 	start := time.Now()
 	results, err := g.db.Txns(txns)
 	commitDuration.Observe(time.Since(start).Seconds())
@@ -149,31 +161,63 @@ func (g *GeoRoute) commitGroup(group []*writeReq) {
 	}
 	commitOps.Observe(float64(n))
 	if err != nil {
-		log.Errorf("store commit of %d changes failed, none applied: %v", len(txns), err)
-		e := &catalog.Error{Kind: catalog.Unavailable, Code: catalog.CodeUnavailable, Message: "the store could not commit the change; nothing was applied: " + err.Error()}
+		log.Errorf("store commit of %d changes failed: %v", len(txns), err)
+		if g.etcdConf != nil {
+			g.storeHealth.failed(err)
+		}
+		e := storeUnavailable(err)
 		for _, r := range accepted {
 			r.done <- writeResult{err: e}
 		}
 		return
 	}
-	// Durable: now visible, in order.
+	// Durable: now visible, in order. A plan holds while this node's state is the one it was
+	// prepared on; once other nodes' commits are applied before one (a shared store), or a
+	// change it was staged on did not commit, the rest are applied as the stream replays them.
+	replay := false
 	for i, r := range accepted {
 		res := results[i]
 		switch {
 		case errors.Is(res.Err, store.ErrConflict):
 			r.done <- writeResult{err: &catalog.Error{Kind: catalog.Conflict, Code: catalog.CodeChanged, Message: "what the change was checked against changed meanwhile; nothing was applied: try again"}}
+			replay = true
 			continue
 		case res.Err != nil:
-			r.done <- writeResult{err: &catalog.Error{Kind: catalog.Unavailable, Code: catalog.CodeUnavailable, Message: res.Err.Error()}}
+			if errors.Is(res.Err, store.ErrUnknown) {
+				g.storeHealth.failed(res.Err)
+			}
+			r.done <- writeResult{err: storeUnavailable(res.Err)}
+			replay = true
 			continue
-		}
-		if err := g.apply(res.Rev, txns[i].Ops, plans[i]); err != nil {
-			log.Errorf("revision %d is committed but not fully applied: %v", res.Rev, err)
 		}
 		var created []bool
 		if plans[i] != nil {
 			created = plans[i].Created
 		}
+		if len(txns[i].Ops) == 0 { // nothing committed
+			r.done <- writeResult{rev: res.Rev, created: created}
+			continue
+		}
+		if res.Rev > g.cat.View().Rev+1 {
+			if err := g.catchUp(res.Rev - 1); err != nil {
+				r.done <- writeResult{err: &catalog.Error{Kind: catalog.Unavailable, Code: catalog.CodeUnavailable, Message: fmt.Sprintf(
+					"the change is committed (revision %d) but not applied here yet: the revisions before it could not be read: %v", res.Rev, err)}}
+				replay = true
+				continue
+			}
+			replay = true
+		}
+		p := plans[i]
+		if replay {
+			p = nil
+		}
+		if err := g.apply(res.Rev, txns[i].Ops, p); err != nil {
+			log.Errorf("revision %d is committed but not fully applied: %v", res.Rev, err)
+		}
 		r.done <- writeResult{rev: res.Rev, created: created}
+	}
+	if g.etcdConf != nil {
+		g.storeHealth.reached(g.cat.View().Rev)
+		appliedRevision.Set(float64(g.cat.View().Rev))
 	}
 }

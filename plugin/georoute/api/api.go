@@ -50,6 +50,8 @@ type Backend interface {
 	ReportRTT(reports []RTTReport) error
 	RTT(client string) (any, error)
 	Explain(name, qtype, client string) (any, error)
+	// Status is what GET /v1/status shows: the store, the revision this node serves, its lag.
+	Status() any
 }
 
 // Zone is a zone as the API shows it.
@@ -129,6 +131,10 @@ func New(b Backend, auth *Auth, o Options) http.Handler {
 	h.route("POST /v1/rtt", Write, h.postRTT)
 	h.route("GET /v1/rtt", Read, h.getRTT)
 	h.route("GET /v1/explain", Read, h.explain)
+	h.route("GET /v1/status", Read, func(w http.ResponseWriter, r *http.Request) error {
+		writeJSON(w, http.StatusOK, h.b.Status())
+		return nil
+	})
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		var allowed []string
 		for _, m := range []string{"GET", "PUT", "POST", "DELETE"} {

@@ -1,0 +1,42 @@
+package georoute
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/coredns/caddy"
+)
+
+func TestParseStore(t *testing.T) {
+	for _, tc := range []struct {
+		input     string
+		wantErr   string
+		endpoints string
+		prefix    string
+	}{
+		{input: "store s.db"},
+		{input: "store etcd://127.0.0.1:2379", endpoints: "127.0.0.1:2379"},
+		{input: "store etcd://127.0.0.1:2379,[::1]:22379,etcd.example.net:2379\n store_prefix /georoute/prod/\n store_max_txn_ops 1024", endpoints: "127.0.0.1:2379 [::1]:22379 etcd.example.net:2379", prefix: "/georoute/prod/"},
+		{input: "store etcd://", wantErr: `"" is not HOST:PORT`},
+		{input: "store etcd://127.0.0.1", wantErr: `"127.0.0.1" is not HOST:PORT`},
+		{input: "store a.db b.db", wantErr: "store takes one file, or etcd://"},
+		{input: "store etcd://127.0.0.1:2379\n store_prefix georoute", wantErr: "starts and ends with /"},
+		{input: "store etcd://127.0.0.1:2379\n store_max_txn_ops 2", wantErr: "store_max_txn_ops takes etcd's --max-txn-ops"},
+		{input: "store etcd://127.0.0.1:2379\n store_tls a.pem", wantErr: "store_tls takes CERT KEY CA"},
+		{input: "store etcd://127.0.0.1:2379\n store_tls /nonexistent/c.pem /nonexistent/k.pem /nonexistent/ca.pem", wantErr: "store_tls: open /nonexistent/c.pem"},
+		{input: "store s.db\n store_prefix /georoute/", wantErr: "are for 'store etcd://HOST:PORT'"},
+	} {
+		c := caddy.NewTestController("dns", "georoute {\n zones testdata/zones\n "+tc.input+"\n}")
+		g, _, err := parse(c)
+		if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+			t.Errorf("%q: error %v, want %q", tc.input, err, tc.wantErr)
+			continue
+		}
+		if err != nil || tc.endpoints == "" {
+			continue
+		}
+		if g.etcdConf == nil || strings.Join(g.etcdConf.Endpoints, " ") != tc.endpoints || g.etcdConf.Prefix != tc.prefix {
+			t.Errorf("%q: etcd %+v", tc.input, g.etcdConf)
+		}
+	}
+}

@@ -1,0 +1,290 @@
+package test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/georoute/appliance/plugin/georoute/store/etcd/etcdtest"
+	"github.com/miekg/dns"
+)
+
+// node is an appliance of a cluster: its own process, its store the cluster's etcd.
+type node struct {
+	*child
+	name string
+}
+
+// nodeStatus is what GET /v1/status says.
+type nodeStatus struct {
+	Revision int64 `json:"revision"`
+	Store    struct {
+		Kind      string `json:"kind"`
+		Reachable bool   `json:"reachable"`
+		Error     string `json:"error"`
+		Revision  int64  `json:"revision"`
+		Lag       int64  `json:"lag"`
+	} `json:"store"`
+}
+
+// startNode starts an appliance named name on the etcd at endpoints, under prefix.
+func startNode(t testing.TB, name string, endpoints []string, prefix string) *node {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		apiAddr, dnsAddr := freeAddrTB(t), freeUDP(t)
+		_, port, _ := net.SplitHostPort(dnsAddr)
+		corefile := fmt.Sprintf(`.:%s {
+			bind 127.0.0.1
+			georoute {
+				zones ../zones
+				config ../georoute.yaml
+				store etcd://%s
+				store_prefix %s
+				api %s
+				api_token env:GEOROUTE_API_TOKEN write
+				reload 0
+			}
+		}`, port, strings.Join(endpoints, ","), prefix, apiAddr)
+		c, err := spawnChild(t, corefile, apiAddr, dnsAddr)
+		if err == nil {
+			return &node{child: c, name: name}
+		}
+		if attempt < 5 && (strings.Contains(err.Error(), "address already in use") || strings.Contains(err.Error(), "is taken")) {
+			continue
+		}
+		t.Fatalf("node %s: %v", name, err)
+	}
+}
+
+func (n *node) status(t testing.TB) nodeStatus {
+	t.Helper()
+	code, body, err := n.call("GET", "/v1/status", nil)
+	var s nodeStatus
+	if err != nil || code != 200 || json.Unmarshal(body, &s) != nil {
+		t.Fatalf("%s: GET /v1/status: %d %s %v", n.name, code, body, err)
+	}
+	return s
+}
+
+// putName pins name (relative to example.net) to edge on n.
+func (n *node) putName(name, edge string) (int, []byte, error) {
+	return n.call("PUT", "/v1/zones/example.net/names/"+name, []byte(fmt.Sprintf(`{"edge":%q,"ttl":10}`, edge)))
+}
+
+// awaitA waits until n answers name with want (an address, or "" for NXDOMAIN), and returns
+// how long that took.
+func awaitA(t testing.TB, n *node, name, want string, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	var got []string
+	var rcode int
+	for time.Since(start) < within {
+		var err error
+		got, rcode, err = lookupA(n.dns, name, "")
+		if err == nil && (want == "" && rcode == dns.RcodeNameError || want != "" && slices.Equal(got, []string{want})) {
+			return time.Since(start)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("%s answers %s with %v (%s) after %s, want %q", n.name, name, got, dns.RcodeToString[rcode], within, want)
+	return 0
+}
+
+// digA is what dig says name's A records are on n.
+func digA(t testing.TB, n *node, name string) []string {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(n.dns)
+	out, err := exec.Command("dig", "@"+host, "-p", port, "+short", "+tries=1", "+time=2", name, "A").Output()
+	if err != nil {
+		t.Fatalf("dig on %s: %v", n.name, err)
+	}
+	return strings.Fields(string(out))
+}
+
+// TestCluster runs three appliances on one real etcd: a write to one is answered by the others;
+// a batch is seen whole; conflicting writes to two at once: one wins, the other gets 409, all
+// agree; with etcd stopped DNS goes on and writes get 503, status says why; with etcd back
+// writes resume and every node catches up.
+func TestCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts etcd and three appliances as processes")
+	}
+	if _, err := exec.LookPath("dig"); err != nil {
+		t.Skip("needs dig (Debian bind9-dnsutils)")
+	}
+	etcd := etcdtest.Start(t, 1)
+	prefix := "/georoute/cluster-test/"
+	var nodes []*node
+	for _, name := range []string{"n1", "n2", "n3"} {
+		nodes = append(nodes, startNode(t, name, etcd.Endpoints(), prefix))
+	}
+	a, b, c := nodes[0], nodes[1], nodes[2]
+
+	t.Run("a write to one is answered by the others", func(t *testing.T) {
+		if code, body, err := a.putName("tun1", "iad1"); err != nil || code != 201 {
+			t.Fatalf("PUT on %s: %d %s %v", a.name, code, body, err)
+		}
+		for _, n := range []*node{b, c} {
+			awaitA(t, n, "tun1.example.net.", childEdgeAddr["iad1"], 5*time.Second)
+		}
+		if got := digA(t, c, "tun1.example.net."); !slices.Equal(got, []string{childEdgeAddr["iad1"]}) {
+			t.Errorf("dig on %s: %v", c.name, got)
+		}
+		if code, body, err := b.call("DELETE", "/v1/zones/example.net/names/tun1", nil); err != nil || code != 204 {
+			t.Fatalf("DELETE on %s: %d %s %v", b.name, code, body, err)
+		}
+		for _, n := range []*node{a, c} {
+			awaitA(t, n, "tun1.example.net.", "", 5*time.Second)
+		}
+	})
+
+	t.Run("a batch is seen whole", func(t *testing.T) {
+		var put []string
+		for i := range 50 {
+			put = append(put, fmt.Sprintf(`"b%d": {"edge": "sin1", "ttl": 10}`, i))
+		}
+		if code, body, err := a.call("POST", "/v1/zones/example.net/batch", []byte(`{"put": {`+strings.Join(put, ",")+`}}`)); err != nil || code != 200 {
+			t.Fatalf("batch on %s: %d %s %v", a.name, code, body, err)
+		}
+		for _, n := range []*node{b, c} {
+			awaitA(t, n, "b0.example.net.", childEdgeAddr["sin1"], 5*time.Second)
+			for i := range 50 {
+				if got, _, err := lookupA(n.dns, fmt.Sprintf("b%d.example.net.", i), ""); err != nil || !slices.Equal(got, []string{childEdgeAddr["sin1"]}) {
+					t.Errorf("%s answers b%d with %v (%v) once it answers b0", n.name, i, got, err)
+				}
+			}
+		}
+	})
+
+	t.Run("conflicting writes at once", func(t *testing.T) {
+		conflicts := 0
+		for round := range 20 {
+			name := fmt.Sprintf("race%d", round)
+			var wg sync.WaitGroup
+			codes := make([]int, 2)
+			bodies := make([][]byte, 2)
+			start := make(chan struct{})
+			for i, w := range []struct {
+				n    *node
+				edge string
+			}{{a, "iad1"}, {b, "fra1"}} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					codes[i], bodies[i], _ = w.n.putName(name, w.edge)
+				}()
+			}
+			close(start)
+			wg.Wait()
+			var want string
+			switch {
+			case codes[0] == 201 && codes[1] == 409:
+				want = childEdgeAddr["iad1"]
+			case codes[0] == 409 && codes[1] == 201:
+				want = childEdgeAddr["fra1"]
+			case (codes[0] == 200 || codes[0] == 201) && (codes[1] == 200 || codes[1] == 201):
+				// One after the other: the second replaced the first. Whichever: all nodes agree.
+			default:
+				t.Fatalf("round %d: %d %s and %d %s", round, codes[0], bodies[0], codes[1], bodies[1])
+			}
+			if codes[0] == 409 || codes[1] == 409 {
+				conflicts++
+				if code := apiErrorCode(bodies[slices.Index(codes, 409)]); code != "conflict" {
+					t.Errorf("round %d: the conflict's code is %q", round, code)
+				}
+			}
+			if want == "" {
+				got, _, _ := lookupA(a.dns, name+".example.net.", "")
+				if len(got) == 1 {
+					want = got[0]
+				}
+			}
+			for _, n := range nodes {
+				awaitA(t, n, name+".example.net.", want, 5*time.Second)
+			}
+		}
+		t.Logf("%d of 20 rounds conflicted", conflicts)
+		if conflicts == 0 {
+			t.Error("20 rounds of writes to two nodes at once and never a conflict")
+		}
+		// Every node is at the same revision.
+		awaitSameRevision(t, nodes, 5*time.Second)
+	})
+
+	t.Run("etcd stopped, then back", func(t *testing.T) {
+		etcd.Stop(0)
+		for _, n := range nodes {
+			if got := digA(t, n, "b1.example.net."); !slices.Equal(got, []string{childEdgeAddr["sin1"]}) {
+				t.Errorf("%s with etcd stopped answers %v", n.name, got)
+			}
+		}
+		code, body, err := a.putName("down1", "iad1")
+		if err != nil || code != 503 || !strings.Contains(string(body), "store unavailable") {
+			t.Errorf("a write with etcd stopped: %d %s %v", code, body, err)
+		}
+		deadline := time.Now().Add(15 * time.Second)
+		for st := a.status(t); st.Store.Reachable; st = a.status(t) {
+			if time.Now().After(deadline) {
+				t.Fatalf("status with etcd stopped: %+v", st)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if st := a.status(t); st.Store.Error == "" || st.Store.Kind != "etcd" {
+			t.Errorf("status with etcd stopped: %+v", st)
+		}
+		if code, body, _ := b.putName("down2", "iad1"); code != 503 || !strings.Contains(string(body), "store unavailable") {
+			t.Errorf("a write to %s with etcd stopped: %d %s", b.name, code, body)
+		}
+
+		etcd.Restart(0)
+		deadline = time.Now().Add(30 * time.Second)
+		for {
+			code, body, err := b.putName("up1", "iad1")
+			if code == 201 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("writes do not resume with etcd back: %d %s %v", code, body, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		for _, n := range nodes {
+			awaitA(t, n, "up1.example.net.", childEdgeAddr["iad1"], 10*time.Second)
+		}
+		awaitSameRevision(t, nodes, 10*time.Second)
+		for _, n := range nodes {
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+				st := n.status(t)
+				if st.Store.Reachable && st.Store.Lag == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s's status with etcd back: %+v", n.name, st)
+				}
+			}
+		}
+	})
+}
+
+// awaitSameRevision waits until every node serves the same revision.
+func awaitSameRevision(t testing.TB, nodes []*node, within time.Duration) {
+	t.Helper()
+	var revs []int64
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		revs = revs[:0]
+		for _, n := range nodes {
+			revs = append(revs, n.status(t).Revision)
+		}
+		if slices.Min(revs) == slices.Max(revs) {
+			return
+		}
+	}
+	t.Fatalf("the nodes serve revisions %v", revs)
+}

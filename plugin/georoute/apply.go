@@ -59,10 +59,10 @@ func (g *GeoRoute) publishView(d catalog.Delta, f *files) error {
 			n.matrix = old.matrix.WithEdges(n.table.EdgeInfos())
 		}
 		publish(n)
-		if g.prober != nil && (d.Edges || old == nil) {
+		if g.prober != nil && (d.Edges || old == nil || healthChecksChanged(d)) {
 			// Checks start before the state that names their edges is served: a new edge is
 			// unknown (not up) rather than unchecked.
-			g.prober.Track(targets(n.table.Edges))
+			g.prober.Track(probeTargets(n))
 		}
 	}
 	g.state.Store(n)

@@ -75,7 +75,7 @@ func (g *GeoRoute) attach(p health.Prober) {
 	defer g.writeMu.Unlock()
 	g.prober = p
 	if st := g.state.Load(); st != nil {
-		p.Track(targets(st.table.Edges))
+		p.Track(probeTargets(st))
 	}
 	var h route.Health = healthOf{p}
 	g.healthy.Store(&h)

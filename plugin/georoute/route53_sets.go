@@ -260,7 +260,7 @@ func (e *nameEdit) ops(ch *catalog.Change, v *catalog.View, origin string, l rec
 
 // setLookup finds what record sets refer to in the view v.
 func (b *route53Backend) setLookup(v *catalog.View) recordsets.Lookup {
-	return recordsets.Lookup{}
+	return b.lookupIn(v)
 }
 
 // extraSets returns a binding's routing record sets and aliases as Route 53 lists them, with its

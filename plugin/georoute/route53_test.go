@@ -43,6 +43,13 @@ type r53 struct {
 
 func startRoute53(t *testing.T, dir string) *r53 {
 	t.Helper()
+	return startRoute53With(t, dir, "", "")
+}
+
+// startRoute53With is startRoute53 with more lines in the server block (plugins) and in
+// georoute's block.
+func startRoute53With(t *testing.T, dir, server, block string) *r53 {
+	t.Helper()
 	t.Setenv("GEOROUTE_TEST_AWS_KEY", awsKeyID)
 	t.Setenv("GEOROUTE_TEST_AWS_SECRET", awsSecret)
 	keys := filepath.Join(dir, "aws-keys")
@@ -52,6 +59,7 @@ func startRoute53(t *testing.T, dir string) *r53 {
 	addr := freePort(t)
 	udp, _ := startServer(t, fmt.Sprintf(`.:0 {
 		bind 127.0.0.1
+		%s
 		georoute {
 			zones testdata/zones
 			config %s
@@ -60,9 +68,10 @@ func startRoute53(t *testing.T, dir string) *r53 {
 			route53 %s
 			route53_key env:GEOROUTE_TEST_AWS_KEY env:GEOROUTE_TEST_AWS_SECRET
 			route53_keys %s
+			%s
 			reload 0
 		}
-	}`, cfg, filepath.Join(dir, "georoute.db"), addr, keys))
+	}`, server, cfg, filepath.Join(dir, "georoute.db"), addr, keys, block))
 	s := &r53{t: t, base: "http://" + addr, dns: udp}
 	s.c = s.client(awsKeyID, awsSecret)
 	return s
@@ -738,11 +747,10 @@ func TestRoute53BadInput(t *testing.T) {
 	s.wantError(resp, raw, 400, "InvalidAction")
 	resp, raw = s.signed("GET", "/", nil, awsKeyID, awsSecret)
 	s.wantError(resp, raw, 400, "InvalidAction")
-	_, err = s.c.CreateHealthCheck(ctx, &route53.CreateHealthCheckInput{CallerReference: aws.String("hc"),
-		HealthCheckConfig: &types.HealthCheckConfig{Type: types.HealthCheckTypeTcp, IPAddress: aws.String("192.0.2.1"), Port: aws.Int32(80)}})
-	wantCode(t, err, "InvalidAction", "CreateHealthCheck is not supported")
-	_, err = s.c.GetDNSSEC(ctx, &route53.GetDNSSECInput{HostedZoneId: aws.String(id)})
-	wantCode(t, err, "InvalidAction", "GetDNSSEC is not supported")
+	_, err = s.c.GetCheckerIpRanges(ctx, &route53.GetCheckerIpRangesInput{})
+	wantCode(t, err, "InvalidAction", "GetCheckerIpRanges is not supported")
+	_, err = s.c.EnableHostedZoneDNSSEC(ctx, &route53.EnableHostedZoneDNSSECInput{HostedZoneId: aws.String(id)})
+	wantCode(t, err, "InvalidAction", "EnableHostedZoneDNSSEC is not supported")
 
 	if sets := s.allSets(id, 300); len(sets) != 2 {
 		t.Errorf("bad input applied something: %v", sets)

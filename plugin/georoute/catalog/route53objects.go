@@ -3,6 +3,7 @@ package catalog
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -48,7 +49,7 @@ func stageRoute53(o *Objects, op *Op, i int, p *Plan) error {
 	if !model.ValidHealthCheckID(op.ID) {
 		return errorf(Invalid, model.CodeInvalid, op.Field, "%q is not the id of a %s (letters, digits and '-', at most 64)", op.ID, kind)
 	}
-	var exists bool
+	var exists, retagged bool
 	var oldVersion int64
 	if op.Kind == HealthCheckKind {
 		var old model.HealthCheck
@@ -60,6 +61,7 @@ func stageRoute53(o *Objects, op *Op, i int, p *Plan) error {
 			if err := op.HealthCheck.Validate(); err != nil {
 				return AsError(err, op.Field)
 			}
+			retagged = exists && op.HealthCheck.Version == old.Version && sameButTags(old, op.HealthCheck)
 			if exists {
 				if err := immutable(op.Field, [][3]any{
 					{"Type", old.Type, op.HealthCheck.Type}, {"RequestInterval", old.RequestInterval, op.HealthCheck.RequestInterval},
@@ -102,6 +104,7 @@ func stageRoute53(o *Objects, op *Op, i int, p *Plan) error {
 	case op.Delete:
 	case !exists && version != 1:
 		return errorf(NotFound, CodeNotFound, op.Field, "no %s %s (version %d was written against one)", kind, op.ID, version-1)
+	case retagged: // tags change without a new version, as Route 53's do
 	case exists && version == 1:
 		return errorf(Conflict, CodeExists, op.Field, "%s %s exists", kind, op.ID)
 	case exists && version != oldVersion+1:
@@ -138,6 +141,12 @@ func immutable(field string, fields [][3]any) *Error {
 		}
 	}
 	return nil
+}
+
+// sameButTags reports whether a and b differ in their tags at most.
+func sameButTags(a, b model.HealthCheck) bool {
+	a.Tags, b.Tags = nil, nil
+	return slices.Equal(a.Children, b.Children) && reflect.DeepEqual(a, b)
 }
 
 func cloneLocations(locs map[string][]string) map[string][]string {

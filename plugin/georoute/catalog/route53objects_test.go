@@ -90,7 +90,7 @@ func TestRoute53Objects(t *testing.T) {
 		{"own child", (&Change{}).PutHealthCheck("x", model.HealthCheck{CallerReference: "r", Version: 1, Type: "CALCULATED", Children: []string{"x"}}), Invalid, model.CodeInvalid, "ChildHealthChecks[0]"},
 		{"child twice", (&Change{}).PutHealthCheck("x", model.HealthCheck{CallerReference: "r", Version: 1, Type: "CALCULATED", Children: []string{hcWeb, hcWeb}}), Invalid, model.CodeInvalid, "ChildHealthChecks[1]"},
 		{"bad id", (&Change{}).PutHealthCheck("Not/An/Id", httpCheck("r", 1)), Invalid, model.CodeInvalid, ""},
-		{"create over one", (&Change{}).PutHealthCheck(hcWeb, httpCheck("ref-web", 1)), Conflict, CodeExists, ""},
+		{"create over one", (&Change{}).PutHealthCheck(hcWeb, model.HealthCheck{CallerReference: "ref-web", Version: 1, Type: "HTTP", IPAddress: "192.0.2.99"}), Conflict, CodeExists, ""},
 		{"update a missing one", (&Change{}).PutHealthCheck("x", httpCheck("r", 2)), NotFound, CodeNotFound, ""},
 		{"a version skipped", (&Change{}).PutHealthCheck(hcWeb, httpCheck("ref-web", 3)), Conflict, CodeChanged, ""},
 		{"type changed", (&Change{}).PutHealthCheck(hcWeb, model.HealthCheck{CallerReference: "ref-web", Version: 2, Type: "TCP", IPAddress: "192.0.2.10", Port: 80}), Invalid, model.CodeInvalid, "Type"},
@@ -136,6 +136,14 @@ func TestRoute53Objects(t *testing.T) {
 	f.must((&Change{}).PutCidrCollection(ccOne, moved).PutPool("offices", cidrPool(ccOne, "203.0.113.0/24")))
 	if v := f.cat.View(); v.Stored.HealthChecks[hcWeb].Version != 2 || v.Stored.CidrCollections[ccOne].Version != 2 {
 		t.Errorf("versions %d %d", v.Stored.HealthChecks[hcWeb].Version, v.Stored.CidrCollections[ccOne].Version)
+	}
+	// Tags change without a version; nothing else does.
+	tagged := web2
+	tagged.Tags = map[string]string{"team": "web"}
+	f.must((&Change{}).PutHealthCheck(hcWeb, tagged))
+	tagged.FailureThreshold = 5
+	if _, err := f.commit((&Change{}).PutHealthCheck(hcWeb, tagged)); !Is(err, Conflict) {
+		t.Errorf("a change of settings under the same version: %v, want a conflict", err)
 	}
 	// Unused: deleted.
 	f.must((&Change{}).DeleteHealthCheck(hcCalc).DeleteHealthCheck(hcAPI))

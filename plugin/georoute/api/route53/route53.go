@@ -42,6 +42,10 @@ type Backend interface {
 	ChangeRecordSets(origin string, changes []Change) (rev int64, err error)
 	// Rev is the revision applied on this node.
 	Rev() int64
+	HealthCheckBackend
+	CidrBackend
+	// DNSSEC is the DNSSEC state of a zone (GetDNSSEC).
+	DNSSEC(origin string) (DNSSEC, error)
 }
 
 // Zone is a hosted zone: one of the appliance's zones.
@@ -221,36 +225,36 @@ var routes = func() []route {
 	add("POST", "tags/{}/{}", "ChangeTagsForResource", (*handler).changeTags)
 	add("GET", "tags/{}/{}", "ListTagsForResource", (*handler).listTags)
 	add("POST", "tags/{}", "ListTagsForResources", (*handler).listTagsForResources)
+	add("POST", "healthcheck", "CreateHealthCheck", (*handler).createHealthCheck)
+	add("GET", "healthcheck", "ListHealthChecks", (*handler).listHealthChecks)
+	add("GET", "healthcheck/{}", "GetHealthCheck", (*handler).getHealthCheck)
+	add("POST", "healthcheck/{}", "UpdateHealthCheck", (*handler).updateHealthCheck)
+	add("DELETE", "healthcheck/{}", "DeleteHealthCheck", (*handler).deleteHealthCheck)
+	add("GET", "healthcheck/{}/status", "GetHealthCheckStatus", (*handler).getHealthCheckStatus)
+	add("GET", "healthcheckcount", "GetHealthCheckCount", (*handler).getHealthCheckCount)
+	add("POST", "cidrcollection", "CreateCidrCollection", (*handler).createCidrCollection)
+	add("GET", "cidrcollection", "ListCidrCollections", (*handler).listCidrCollections)
+	add("GET", "cidrcollection/{}", "ListCidrLocations", (*handler).listCidrLocations)
+	add("GET", "cidrcollection/{}/cidrblocks", "ListCidrBlocks", (*handler).listCidrBlocks)
+	add("POST", "cidrcollection/{}", "ChangeCidrCollection", (*handler).changeCidrCollection)
+	add("DELETE", "cidrcollection/{}", "DeleteCidrCollection", (*handler).deleteCidrCollection)
+	add("GET", "hostedzone/{}/dnssec", "GetDNSSEC", (*handler).getDNSSEC)
 	for _, op := range []struct{ method, path, op string }{
 		{"GET", "accountlimit/{}", "GetAccountLimit"},
 		{"GET", "checkeripranges", "GetCheckerIpRanges"},
-		{"POST", "cidrcollection", "CreateCidrCollection"},
-		{"GET", "cidrcollection", "ListCidrCollections"},
-		{"GET", "cidrcollection/{}", "ListCidrLocations"},
-		{"GET", "cidrcollection/{}/cidrblocks", "ListCidrBlocks"},
-		{"POST", "cidrcollection/{}", "ChangeCidrCollection"},
-		{"DELETE", "cidrcollection/{}", "DeleteCidrCollection"},
 		{"POST", "delegationset", "CreateReusableDelegationSet"},
 		{"GET", "delegationset", "ListReusableDelegationSets"},
 		{"DELETE", "delegationset/{}", "DeleteReusableDelegationSet"},
 		{"GET", "delegationset/{}", "GetReusableDelegationSet"},
 		{"GET", "geolocation", "GetGeoLocation"},
 		{"GET", "geolocations", "ListGeoLocations"},
-		{"POST", "healthcheck", "CreateHealthCheck"},
-		{"GET", "healthcheck", "ListHealthChecks"},
-		{"DELETE", "healthcheck/{}", "DeleteHealthCheck"},
-		{"GET", "healthcheck/{}", "GetHealthCheck"},
-		{"POST", "healthcheck/{}", "UpdateHealthCheck"},
 		{"GET", "healthcheck/{}/lastfailurereason", "GetHealthCheckLastFailureReason"},
-		{"GET", "healthcheck/{}/status", "GetHealthCheckStatus"},
-		{"GET", "healthcheckcount", "GetHealthCheckCount"},
 		{"POST", "hostedzone/{}/associatevpc", "AssociateVPCWithHostedZone"},
 		{"POST", "hostedzone/{}/authorizevpcassociation", "CreateVPCAssociationAuthorization"},
 		{"GET", "hostedzone/{}/authorizevpcassociation", "ListVPCAssociationAuthorizations"},
 		{"POST", "hostedzone/{}/deauthorizevpcassociation", "DeleteVPCAssociationAuthorization"},
 		{"POST", "hostedzone/{}/disable-dnssec", "DisableHostedZoneDNSSEC"},
 		{"POST", "hostedzone/{}/disassociatevpc", "DisassociateVPCFromHostedZone"},
-		{"GET", "hostedzone/{}/dnssec", "GetDNSSEC"},
 		{"POST", "hostedzone/{}/enable-dnssec", "EnableHostedZoneDNSSEC"},
 		{"POST", "hostedzone/{}/features", "UpdateHostedZoneFeatures"},
 		{"POST", "hostedzone/{}/rrsetprotection", "CreateResourceRecordSetProtections"},

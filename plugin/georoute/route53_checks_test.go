@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
+	"github.com/georoute/appliance/plugin/georoute/model"
 	"github.com/miekg/dns"
 )
 
@@ -481,4 +482,67 @@ func TestRoute53DNSSEC(t *testing.T) {
 	}
 	_, err = s.c.GetDNSSEC(ctx, &route53.GetDNSSECInput{HostedZoneId: aws.String("Z0000000000000000000X")})
 	wantCode(t, err, "NoSuchHostedZone", "Z0000000000000000000X")
+}
+
+// TestHealthCheckSpecs: how Route 53's health checks become the appliance's checks and rule.
+func TestHealthCheckSpecs(t *testing.T) {
+	hc := func(typ string, mod func(*model.HealthCheck)) model.HealthCheck {
+		h := model.HealthCheck{CallerReference: "r", Version: 1, Type: typ, IPAddress: "192.0.2.1"}
+		if typ == model.HealthCheckCalculated {
+			h.IPAddress = ""
+		}
+		if mod != nil {
+			mod(&h)
+		}
+		h.Normalize()
+		return h
+	}
+	up := hc("TCP", func(h *model.HealthCheck) { h.Port = 22 })
+	off := hc("TCP", func(h *model.HealthCheck) { h.Port = 22; h.Disabled = true })
+	offInv := hc("TCP", func(h *model.HealthCheck) { h.Port = 22; h.Disabled = true; h.Inverted = true })
+	children := map[string]model.HealthCheck{"up": up, "up2": up, "off": off, "offinv": offInv}
+	child := func(id string) (model.HealthCheck, bool) { c, ok := children[id]; return c, ok }
+	calc := func(n int, inverted bool, kids ...string) model.HealthCheck {
+		return hc(model.HealthCheckCalculated, func(h *model.HealthCheck) { h.HealthThreshold, h.Children, h.Inverted = n, kids, inverted })
+	}
+	for _, tc := range []struct {
+		name   string
+		hc     model.HealthCheck
+		checks string // each check's type, url or address, host header, server name and invert
+		rule   string
+	}{
+		{"http", hc("HTTP", func(h *model.HealthCheck) { h.ResourcePath = "/hz"; h.FQDN = "www.example.net" }), "http http://192.0.2.1:80/hz www.example.net  false", ""},
+		{"http on its own port", hc("HTTP", func(h *model.HealthCheck) { h.Port = 8080 }), "http http://192.0.2.1:8080/ 192.0.2.1:8080  false", ""},
+		{"https with sni", hc("HTTPS_STR_MATCH", func(h *model.HealthCheck) { h.FQDN = "www.example.net"; h.EnableSNI = true; h.SearchString = "ok" }), "https https://192.0.2.1:443/ www.example.net www.example.net false", ""},
+		{"https without sni", hc("HTTPS", func(h *model.HealthCheck) { h.FQDN = "www.example.net" }), "https https://192.0.2.1:443/ www.example.net 192.0.2.1 false", ""},
+		{"a name only", hc("HTTP", func(h *model.HealthCheck) { h.IPAddress = ""; h.FQDN = "www.example.net" }), "http http://www.example.net:80/ www.example.net  false", ""},
+		{"ipv6", hc("HTTP", func(h *model.HealthCheck) { h.IPAddress = "2001:db8::1"; h.Port = 81 }), "http http://[2001:db8::1]:81/ [2001:db8::1]:81  false", ""},
+		{"tcp inverted", hc("TCP", func(h *model.HealthCheck) { h.Port = 22; h.Inverted = true }), "tcp 192.0.2.1:22   true", ""},
+		{"disabled", off, "", ""},
+		{"disabled and inverted", offInv, "", "none"},
+		{"1 of 2", calc(1, false, "up", "up2"), "tcp 192.0.2.1:22   false|tcp 192.0.2.1:22   false", "1"},
+		{"0 of 2: always", calc(0, false, "up", "up2"), "", ""},
+		{"3 of 2: never", calc(3, false, "up", "up2"), "", "none"},
+		{"a disabled child counts healthy", calc(2, false, "up", "off"), "tcp 192.0.2.1:22   false", "1"},
+		{"a disabled inverted child counts for nothing", calc(2, false, "up", "offinv"), "", "none"},
+		{"inverted: fewer than 2 of 3 up", calc(2, true, "up", "up2", "off"), "tcp 192.0.2.1:22   true|tcp 192.0.2.1:22   true", "2"},
+		{"inverted 0 of 2: never", calc(0, true, "up", "up2"), "", "none"},
+		{"disabled calculated", hc(model.HealthCheckCalculated, func(h *model.HealthCheck) { h.Disabled = true }), "", ""},
+	} {
+		checks, rule := healthCheckSpecs(tc.hc, child)
+		var got []string
+		for _, c := range checks {
+			target := c.URL + c.Address
+			got = append(got, strings.Join([]string{c.Type, target, c.Headers["Host"], c.ServerName, fmt.Sprint(c.Invert)}, " "))
+			if c.Interval.D() != 30*time.Second || c.Rise != 3 || c.Fall != 3 {
+				t.Errorf("%s: timing %+v", tc.name, c)
+			}
+			if c.Normalize(); len(c.Validate()) > 0 {
+				t.Errorf("%s: %+v does not validate: %v", tc.name, c, c.Validate())
+			}
+		}
+		if strings.Join(got, "|") != tc.checks || rule != tc.rule {
+			t.Errorf("%s: checks %q rule %q, want %q rule %q", tc.name, strings.Join(got, "|"), rule, tc.checks, tc.rule)
+		}
+	}
 }

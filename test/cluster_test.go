@@ -33,8 +33,9 @@ type nodeStatus struct {
 	} `json:"store"`
 }
 
-// startNode starts an appliance named name on the etcd at endpoints, under prefix.
-func startNode(t testing.TB, name string, endpoints []string, prefix string) *node {
+// startNode starts an appliance named name on the etcd at endpoints, under prefix, with extra
+// lines in its georoute block.
+func startNode(t testing.TB, name string, endpoints []string, prefix, extra string) *node {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
 		apiAddr, dnsAddr := freeAddrTB(t), freeUDP(t)
@@ -49,8 +50,9 @@ func startNode(t testing.TB, name string, endpoints []string, prefix string) *no
 				api %s
 				api_token env:GEOROUTE_API_TOKEN write
 				reload 0
+				%s
 			}
-		}`, port, strings.Join(endpoints, ","), prefix, apiAddr)
+		}`, port, strings.Join(endpoints, ","), prefix, apiAddr, extra)
 		c, err := spawnChild(t, corefile, apiAddr, dnsAddr)
 		if err == nil {
 			return &node{child: c, name: name}
@@ -60,6 +62,15 @@ func startNode(t testing.TB, name string, endpoints []string, prefix string) *no
 		}
 		t.Fatalf("node %s: %v", name, err)
 	}
+}
+
+// startNodes starts n1, n2 and n3 on the etcd at endpoints, under prefix.
+func startNodes(t testing.TB, endpoints []string, prefix string) []*node {
+	var nodes []*node
+	for _, name := range []string{"n1", "n2", "n3"} {
+		nodes = append(nodes, startNode(t, name, endpoints, prefix, ""))
+	}
+	return nodes
 }
 
 func (n *node) status(t testing.TB) nodeStatus {
@@ -119,11 +130,7 @@ func TestCluster(t *testing.T) {
 		t.Skip("needs dig (Debian bind9-dnsutils)")
 	}
 	etcd := etcdtest.Start(t, 1)
-	prefix := "/georoute/cluster-test/"
-	var nodes []*node
-	for _, name := range []string{"n1", "n2", "n3"} {
-		nodes = append(nodes, startNode(t, name, etcd.Endpoints(), prefix))
-	}
+	nodes := startNodes(t, etcd.Endpoints(), "/georoute/cluster-test/")
 	a, b, c := nodes[0], nodes[1], nodes[2]
 
 	t.Run("a write to one is answered by the others", func(t *testing.T) {

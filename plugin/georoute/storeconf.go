@@ -18,8 +18,9 @@ import (
 //	store_prefix /georoute/prod/
 //	store_tls CERT KEY CA
 //	store_max_txn_ops 1024
+//	store_max_changes 100000
 //
-// store_prefix, store_tls and store_max_txn_ops are for an etcd store only.
+// The store_ lines but store itself are for an etcd store only.
 
 const etcdScheme = "etcd://"
 
@@ -66,6 +67,12 @@ func (g *GeoRoute) parseStore(c *caddy.Controller, prop string, abs func(string)
 			return c.Errf("store_tls: %v", err)
 		}
 		etcdConf().TLS = cfg
+	case "store_max_changes":
+		n, err := strconv.Atoi(strings.Join(args, " "))
+		if len(args) != 1 || err != nil || n < 1 {
+			return c.Errf("store_max_changes takes how many revisions the change log keeps, 1 or more")
+		}
+		etcdConf().MaxChanges = n
 	case "store_max_txn_ops":
 		n, err := strconv.Atoi(strings.Join(args, " "))
 		if len(args) != 1 || err != nil || n < 8 {
@@ -79,7 +86,7 @@ func (g *GeoRoute) parseStore(c *caddy.Controller, prop string, abs func(string)
 // checkStore checks the store's lines against each other once the block is read.
 func (g *GeoRoute) checkStore(c *caddy.Controller) error {
 	if g.etcdConf != nil && len(g.etcdConf.Endpoints) == 0 {
-		return c.Err("store_prefix, store_tls and store_max_txn_ops are for 'store etcd://HOST:PORT'")
+		return c.Err("store_prefix, store_tls, store_max_txn_ops and store_max_changes are for 'store etcd://HOST:PORT'")
 	}
 	return nil
 }

@@ -16,7 +16,7 @@ func TestParseStore(t *testing.T) {
 	}{
 		{input: "store s.db"},
 		{input: "store etcd://127.0.0.1:2379", endpoints: "127.0.0.1:2379"},
-		{input: "store etcd://127.0.0.1:2379,[::1]:22379,etcd.example.net:2379\n store_prefix /georoute/prod/\n store_max_txn_ops 1024", endpoints: "127.0.0.1:2379 [::1]:22379 etcd.example.net:2379", prefix: "/georoute/prod/"},
+		{input: "store etcd://127.0.0.1:2379,[::1]:22379,etcd.example.net:2379\n store_prefix /georoute/prod/\n store_max_txn_ops 1024\n store_max_changes 500", endpoints: "127.0.0.1:2379 [::1]:22379 etcd.example.net:2379", prefix: "/georoute/prod/"},
 		{input: "store etcd://", wantErr: `"" is not HOST:PORT`},
 		{input: "store etcd://127.0.0.1", wantErr: `"127.0.0.1" is not HOST:PORT`},
 		{input: "store a.db b.db", wantErr: "store takes one file, or etcd://"},

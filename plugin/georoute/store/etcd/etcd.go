@@ -33,6 +33,8 @@ import (
 	"github.com/georoute/appliance/plugin/georoute/store"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 )
 
 // Defaults of Options.
@@ -127,6 +129,11 @@ func Open(o Options) (*Store, error) {
 		TLS:                  o.TLS,
 		Logger:               logger,
 		MaxCallSendMsgSize:   o.MaxRequestBytes + requestMargin,
+		// Reconnect within seconds of etcd coming back, not gRPC's default of up to two minutes.
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
+			MinConnectTimeout: 2 * time.Second,
+		})},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: etcd %s: %v", strings.Join(o.Endpoints, ","), err)

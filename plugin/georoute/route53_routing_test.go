@@ -289,3 +289,80 @@ func (s *r53) sets(zoneID string) []types.ResourceRecordSet {
 	}
 	return out.ResourceRecordSets
 }
+
+// TestRoute53FailoverCidr: a failover name whose PRIMARY is probed by a Route 53 health check
+// of a real loopback HTTP server answers the SECONDARY while the server fails, and the PRIMARY
+// again once it recovers; a cidr name answers by its CIDR collection's locations, and follows a
+// change of the collection.
+func TestRoute53FailoverCidr(t *testing.T) {
+	s, _ := startRoute53Health(t)
+	ep := newEndpoint(t)
+	hc := *s.createHealthCheck("primary", &types.HealthCheckConfig{Type: types.HealthCheckTypeHttp, IPAddress: aws.String("127.0.0.1"),
+		Port: aws.Int32(ep.port()), ResourcePath: aws.String("/"), RequestInterval: aws.Int32(10), FailureThreshold: aws.Int32(1)}).HealthCheck.Id
+	id := *s.createZone("fo.test", "fo").HostedZone.Id
+	role := func(r types.ResourceRecordSetFailover, check string) func(*types.ResourceRecordSet) {
+		return func(rs *types.ResourceRecordSet) {
+			rs.Failover = r
+			if check != "" {
+				rs.HealthCheckId = aws.String(check)
+			}
+		}
+	}
+	s.mustChange(id,
+		change(types.ChangeActionCreate, routed("app.fo.test", types.RRTypeA, "p", role(types.ResourceRecordSetFailoverPrimary, hc), "192.0.2.71")),
+		change(types.ChangeActionCreate, routed("app.fo.test", types.RRTypeA, "s", role(types.ResourceRecordSetFailoverSecondary, ""), "192.0.2.72")))
+	s.waitStatus(hc, "Success", 5*time.Second)
+	waitFor := func(want string, within time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for {
+			got := s.answerFor(london, "app.fo.test.", dns.TypeA)
+			if len(got) == 1 && got[0] == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("app.fo.test answers %q, not %s, after %s", got, want, within)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitFor("192.0.2.71", 5*time.Second)
+	ep.status.Store(503)
+	waitFor("192.0.2.72", 20*time.Second) // interval 10 s, threshold 1
+	ep.status.Store(200)
+	waitFor("192.0.2.71", 20*time.Second)
+	_, err := s.c.DeleteHealthCheck(ctx, &route53.DeleteHealthCheckInput{HealthCheckId: aws.String(hc)})
+	wantCode(t, err, "HealthCheckInUse", "")
+
+	col, err := s.c.CreateCidrCollection(ctx, &route53.CreateCidrCollectionInput{Name: aws.String("offices"), CallerReference: aws.String("offices-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.c.ChangeCidrCollection(ctx, &route53.ChangeCidrCollectionInput{Id: col.Collection.Id, Changes: []types.CidrCollectionChange{
+		{Action: types.CidrCollectionChangeActionPut, LocationName: aws.String("london"), CidrList: []string{"81.2.69.0/24"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cidr := func(loc string) func(*types.ResourceRecordSet) {
+		return func(rs *types.ResourceRecordSet) {
+			rs.CidrRoutingConfig = &types.CidrRoutingConfig{CollectionId: col.Collection.Id, LocationName: aws.String(loc)}
+		}
+	}
+	s.mustChange(id,
+		change(types.ChangeActionCreate, routed("c.fo.test", types.RRTypeA, "office", cidr("london"), "192.0.2.91")),
+		change(types.ChangeActionCreate, routed("c.fo.test", types.RRTypeA, "rest", cidr("*"), "192.0.2.92")))
+	s.wantFor(london, "c.fo.test.", dns.TypeA, "192.0.2.91")
+	s.wantFor(mtnView, "c.fo.test.", dns.TypeA, "192.0.2.92")
+	_, err = s.c.ChangeCidrCollection(ctx, &route53.ChangeCidrCollectionInput{Id: col.Collection.Id, CollectionVersion: aws.Int64(2), Changes: []types.CidrCollectionChange{
+		{Action: types.CidrCollectionChangeActionPut, LocationName: aws.String("london"), CidrList: []string{"8.8.8.0/24"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.wantFor(mtnView, "c.fo.test.", dns.TypeA, "192.0.2.91")
+	_, err = s.c.ChangeCidrCollection(ctx, &route53.ChangeCidrCollectionInput{Id: col.Collection.Id, Changes: []types.CidrCollectionChange{
+		{Action: types.CidrCollectionChangeActionDeleteIfExists, LocationName: aws.String("london"), CidrList: []string{"81.2.69.0/24", "8.8.8.0/24"}}}})
+	wantCode(t, err, "CidrBlockInUseException", "")
+	_, err = s.c.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(id), ChangeBatch: &types.ChangeBatch{Changes: []types.Change{
+		change(types.ChangeActionCreate, routed("d.fo.test", types.RRTypeA, "x", cidr("paris"), "192.0.2.93"))}}})
+	wantCode(t, err, "InvalidChangeBatch", "no location paris")
+}

@@ -39,6 +39,9 @@ func (b backend) Zone(zone string) (api.Zone, bool) {
 	if st := b.g.state.Load(); st != nil {
 		if fz := st.zones[zone]; fz != nil && fz.Apex.SOA != nil {
 			z.Serial = fz.Apex.SOA.Serial
+			if zs := b.g.serials.of(fz); zs != nil {
+				z.Serial = zs.soa.Serial
+			}
 			for _, rr := range fz.Apex.NS {
 				z.Nameservers = append(z.Nameservers, strings.TrimPrefix(rr.String(), rr.Header().String()))
 			}

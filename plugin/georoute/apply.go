@@ -26,6 +26,7 @@ func (g *GeoRoute) apply(rev int64, ops []store.Op, p *catalog.Plan) error {
 		}
 	}
 	err := g.cat.Apply(rev, ops, p, func(d catalog.Delta) error { return g.publishView(d, nil) })
+	g.bumpSerials(rev, ops)
 	objectsServed.WithLabelValues("names").Set(float64(g.names.Len()))
 	return err
 }
@@ -40,6 +41,9 @@ func (g *GeoRoute) publishView(d catalog.Delta, f *files) error {
 		f = old.files
 	}
 	n := &state{files: f, view: d.New, table: d.New.Table}
+	if old == nil {
+		g.serials.start.Store(d.New.Rev) // zones unchanged since count it (serial.go)
+	}
 	if old != nil {
 		n.matrix, n.rttGen, n.matrixAt, n.zones, n.negSOA, n.counters = old.matrix, old.rttGen, old.matrixAt, old.zones, old.negSOA, old.counters
 	}

@@ -107,7 +107,7 @@ func (q *query) resolve(qname string, owner string) result {
 		}
 		return q.zoneLookup(z, qname)
 	}
-	return result{rcode: dns.RcodeNameError, ns: q.st.negSOA[z]}
+	return result{rcode: dns.RcodeNameError, ns: q.st.negative(q.g, z)}
 }
 
 // fromBinding answers from a binding owned by qname or, for a wildcard, covering it. The zone
@@ -238,6 +238,7 @@ func (q *query) chase(z *file.Zone, chain []dns.RR) result {
 func (q *query) zoneLookup(z *file.Zone, qname string) result {
 	ctx := context.WithValue(q.ctx, queryKey{}, q)
 	answer, ns, extra, res := z.Lookup(ctx, q.req, qname)
+	answer = q.st.servedSOA(q.g, z, answer)
 	r := result{answer: answer, ns: ns, extra: extra}
 	if res == file.Success && q.qtype != dns.TypeCNAME && len(answer) > 0 {
 		if _, ok := answer[len(answer)-1].(*dns.CNAME); ok {
@@ -247,7 +248,7 @@ func (q *query) zoneLookup(z *file.Zone, qname string) result {
 		}
 	}
 	if len(answer) == 0 && len(ns) == 1 && ns[0].Header().Rrtype == dns.TypeSOA {
-		r.ns = q.st.negSOA[z] // a negative answer: CoreDNS's zone lookup hands out the SOA as stored
+		r.ns = q.st.negative(q.g, z) // a negative answer: CoreDNS's zone lookup hands out the SOA as stored
 	}
 	switch res {
 	case file.NameError:
@@ -278,7 +279,7 @@ func (q *query) belowCut(qname, origin string) bool {
 	return false
 }
 
-func (q *query) noData(z *file.Zone) result { return result{ns: q.st.negSOA[z]} }
+func (q *query) noData(z *file.Zone) result { return result{ns: q.st.negative(q.g, z)} }
 
 // hinfo answers ANY for an existing name with one synthesized HINFO, as RFC 8482 allows.
 // anyAnswer answers ANY at name (a binding's, or the zone file's when b is nil) as RFC 8482 says:

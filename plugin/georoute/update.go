@@ -42,6 +42,9 @@ func (g *GeoRoute) serveUpdate(ctx context.Context, w dns.ResponseWriter, r *dns
 	if (st == nil || st.zoneOf(zone) == "") && g.Fall.Through(zone) {
 		return plugin.NextOrFailure(pluginName, g.Next, ctx, w, r)
 	}
+	if len(g.updates) == 0 {
+		return dns.RcodeNotImplemented, nil // no key may update: as if there were no UPDATE here
+	}
 	key, signed := tsig.ValidatedKeyName(ctx)
 	rep := g.update(r, st, zone, key, signed)
 	updatesTotal.WithLabelValues(dns.RcodeToString[rep.rcode]).Inc()
@@ -66,8 +69,6 @@ func (g *GeoRoute) update(r *dns.Msg, st *state, zone, key string, signed bool) 
 	switch {
 	case st == nil || st.zoneOf(zone) != zone || r.Question[0].Qclass != dns.ClassINET:
 		return updateReply{rcode: dns.RcodeNotAuth, reason: zone + " is not a zone served here", ede: dns.ExtendedErrorCodeNotAuthoritative}
-	case len(g.updates) == 0:
-		return refused(dns.ExtendedErrorCodeNotSupported, "no key may update zones here: see 'update' in the georoute block")
 	case !signed:
 		return refused(dns.ExtendedErrorCodeProhibited, "an UPDATE must be signed with a TSIG key (RFC 8945) that the georoute block's 'update' names")
 	}

@@ -58,7 +58,12 @@ func freeDNSPort(t *testing.T) string {
 // and the georoute block's extra.
 func startUpdate(t *testing.T, tsigExtra, extra string) *updateServer {
 	t.Helper()
-	dir := t.TempDir()
+	return startUpdateIn(t, t.TempDir(), tsigExtra, extra)
+}
+
+// startUpdateIn is startUpdate with its files (the store among them) in dir.
+func startUpdateIn(t *testing.T, dir, tsigExtra, extra string) *updateServer {
+	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, "georoute.yaml"), []byte(testConfig(t)), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -391,5 +396,92 @@ func TestUpdate(t *testing.T) {
 		if tc.checks != nil {
 			tc.checks()
 		}
+	}
+}
+
+// soaSerial is the serial of the SOA the server answers for zone, and of the SOA of a negative
+// answer in it.
+func (s *updateServer) soaSerial(zone string) (uint32, uint32) {
+	s.t.Helper()
+	var serials [2]uint32
+	for i, q := range []struct {
+		name string
+		t    uint16
+	}{{zone, dns.TypeSOA}, {"no-such-name." + zone, dns.TypeA}} {
+		m := new(dns.Msg)
+		m.SetQuestion(q.name, q.t)
+		r, _, err := (&dns.Client{Timeout: 5 * time.Second}).Exchange(m, s.addr)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		sec := r.Answer
+		if i == 1 {
+			sec = r.Ns
+		}
+		if len(sec) != 1 {
+			s.t.Fatalf("%s %s: no SOA in %v", q.name, dns.TypeToString[q.t], r)
+		}
+		serials[i] = sec[0].(*dns.SOA).Serial
+	}
+	return serials[0], serials[1]
+}
+
+func TestUpdateSerial(t *testing.T) {
+	dir := t.TempDir()
+	s := startUpdateIn(t, dir, "", "")
+	const fileSerial = 2026112201 // testdata/zones/example.net.zone's
+	serial := func() uint32 {
+		t.Helper()
+		soa, neg := s.soaSerial("example.net.")
+		if soa != neg {
+			t.Errorf("the SOA answers serial %d, a negative answer's SOA %d", soa, neg)
+		}
+		return soa
+	}
+	s0 := serial()
+	if s0 != fileSerial {
+		t.Errorf("an empty store serves the zone file's serial %d as %d", fileSerial, s0)
+	}
+	add := func(name string) *dns.Msg {
+		m := newUpdate("example.net.")
+		m.Insert(rrs(t, name+" 60 A 192.0.2.1"))
+		return m
+	}
+	if r := s.send("tcp", updateKey, dns.HmacSHA256, add("s1")); r.Rcode != dns.RcodeSuccess {
+		t.Fatal(r)
+	}
+	s1 := serial()
+	if s1 != s0+1 {
+		t.Errorf("after the first change: serial %d, want %d", s1, s0+1)
+	}
+	if r := s.send("tcp", updateKey, dns.HmacSHA256, add("s2")); r.Rcode != dns.RcodeSuccess {
+		t.Fatal(r)
+	}
+	s2 := serial()
+	if s2 <= s1 {
+		t.Errorf("after the second change: serial %d, not after %d", s2, s1)
+	}
+	// A refused update and one that changes nothing leave it.
+	m := newUpdate("example.net.")
+	m.NameNotUsed(rrs(t, "s1 0 A 0.0.0.0"))
+	m.Insert(rrs(t, "s3 60 A 192.0.2.1"))
+	if r := s.send("tcp", updateKey, dns.HmacSHA256, m); r.Rcode != dns.RcodeYXDomain {
+		t.Fatal(r)
+	}
+	if r := s.send("tcp", updateKey, dns.HmacSHA256, add("s2")); r.Rcode != dns.RcodeSuccess {
+		t.Fatal(r)
+	}
+	if got := serial(); got != s2 {
+		t.Errorf("no change moved the serial from %d to %d", s2, got)
+	}
+	// example.org did not change.
+	if soa, _ := s.soaSerial("example.org."); soa != 1 {
+		t.Errorf("example.org's serial: %d, want its zone file's 1", soa)
+	}
+	// A restart on the same store never serves an older serial.
+	stopServers(t)
+	s = startUpdateIn(t, dir, "", "")
+	if got := serial(); got < s2 {
+		t.Errorf("after a restart: serial %d, before it %d", got, s2)
 	}
 }

@@ -98,6 +98,9 @@ func (u *updateZone) fileRRSet(name string, t uint16) []dns.RR {
 	if name == u.origin {
 		switch t {
 		case dns.TypeSOA:
+			if zs := u.g.serials.of(u.z); zs != nil {
+				return []dns.RR{zs.soa}
+			}
 			if u.z.Apex.SOA != nil {
 				return []dns.RR{u.z.Apex.SOA}
 			}

@@ -295,7 +295,7 @@ func (s *r53) sets(zoneID string) []types.ResourceRecordSet {
 // again once it recovers; a cidr name answers by its CIDR collection's locations, and follows a
 // change of the collection.
 func TestRoute53FailoverCidr(t *testing.T) {
-	s, _ := startRoute53Health(t)
+	s, api := startRoute53Health(t)
 	ep := newEndpoint(t)
 	hc := *s.createHealthCheck("primary", &types.HealthCheckConfig{Type: types.HealthCheckTypeHttp, IPAddress: aws.String("127.0.0.1"),
 		Port: aws.Int32(ep.port()), ResourcePath: aws.String("/"), RequestInterval: aws.Int32(10), FailureThreshold: aws.Int32(1)}).HealthCheck.Id
@@ -312,6 +312,19 @@ func TestRoute53FailoverCidr(t *testing.T) {
 		change(types.ChangeActionCreate, routed("app.fo.test", types.RRTypeA, "p", role(types.ResourceRecordSetFailoverPrimary, hc), "192.0.2.71")),
 		change(types.ChangeActionCreate, routed("app.fo.test", types.RRTypeA, "s", role(types.ResourceRecordSetFailoverSecondary, ""), "192.0.2.72")))
 	s.waitStatus(hc, "Success", 5*time.Second)
+	// Through the native API they are the name's pool and edges.
+	name := api.expect("GET", "/v1/zones/fo.test/names/app", writeToken, nil, 200, "", "")
+	pool := api.expect("GET", "/v1/pools/"+fmt.Sprint(name["pool"]), writeToken, nil, 200, "", "")
+	members, _ := pool["members"].([]any)
+	if pool["policy"] != "failover" || pool["made_from"] != "route53 app.fo.test." || len(members) != 2 || len(name["record_sets"].([]any)) != 2 {
+		t.Errorf("native API: name %v, pool %v", name, pool)
+	} else {
+		primary := members[0].(map[string]any)["edge"].(string)
+		edge := api.expect("GET", "/v1/edges/"+primary, writeToken, nil, 200, "", "")
+		if edge["health_check"] != hc || fmt.Sprint(edge["addresses"]) != "[192.0.2.71]" {
+			t.Errorf("native API: the PRIMARY's edge %v", edge)
+		}
+	}
 	waitFor := func(want string, within time.Duration) {
 		t.Helper()
 		deadline := time.Now().Add(within)

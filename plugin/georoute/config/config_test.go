@@ -123,7 +123,7 @@ func TestLoadErrors(t *testing.T) {
 		{"self member", edge + "pools:\n  a: {policy: failover, members: [{pool: a}]}\n", `pool "a" cannot be a member of itself`},
 		{"name without target", edge + "names:\n  www.example.net: {}\n", `names["www.example.net."]: a name has exactly one of pool, edge or records`},
 		{"name to unknown pool", edge + "names:\n  www.example.net: {pool: web}\n", `names["www.example.net."].pool: no pool "web"`},
-		{"two targets", edge + "pools:\n  web: {policy: latency, edges: [fra1]}\nnames:\n  www.example.net: {pool: web, edge: fra1}\n", `a name has exactly one of pool, edge or records`},
+		{"two targets", edge + "pools:\n  web: {policy: latency, edges: [fra1]}\nnames:\n  www.example.net: {pool: web, edge: fra1}\n", `a name has a pool or an edge, not both`},
 		{"bad wildcard", edge + "names:\n  www.*.example.net: {edge: fra1}\n", `has a wildcard that is not the whole leftmost label`},
 		{"bad record", edge + "names:\n  www.example.net: {records: [{type: A, value: nope}]}\n", `names["www.example.net."].records[0].value: A value "nope" does not parse`},
 		{"bad record type", edge + "names:\n  www.example.net: {records: [{type: SOA, value: x}]}\n", `type "SOA" is not one of the record types`},

@@ -2,14 +2,18 @@ package georoute
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/miekg/dns"
 )
 
@@ -29,13 +33,13 @@ var updateSecrets = map[string]string{updateKey: updateSecret, md5Key: md5Secret
 
 // updateServer is the appliance with UPDATE on, listening on one port for UDP and TCP.
 type updateServer struct {
-	t    *testing.T
+	t    testing.TB
 	addr string
 	dir  string
 }
 
 // freeDNSPort returns a loopback address whose port is free for both UDP and TCP now.
-func freeDNSPort(t *testing.T) string {
+func freeDNSPort(t testing.TB) string {
 	t.Helper()
 	for range 50 {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -64,22 +68,24 @@ func startUpdate(t *testing.T, tsigExtra, extra string) *updateServer {
 // startUpdateIn is startUpdate with its files (the store among them) in dir.
 func startUpdateIn(t *testing.T, dir, tsigExtra, extra string) *updateServer {
 	t.Helper()
+	addr, corefile := updateCorefile(t, dir, tsigExtra, extra)
+	startServer(t, corefile)
+	return &updateServer{t: t, addr: addr, dir: dir}
+}
+
+// updateCorefile is the Corefile of startUpdate, on a port it returns.
+func updateCorefile(t testing.TB, dir, tsigExtra, extra string) (string, string) {
+	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, "georoute.yaml"), []byte(testConfig(t)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	addr := freeDNSPort(t)
 	_, port, _ := net.SplitHostPort(addr)
 	var secrets strings.Builder
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range updateSecrets {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(updateSecrets)) {
 		fmt.Fprintf(&secrets, "\t\t\tsecret %s %s\n", k, updateSecrets[k])
 	}
-	startServer(t, fmt.Sprintf(`.:%s {
+	return addr, fmt.Sprintf(`.:%s {
 		bind 127.0.0.1
 		tsig {
 %s			%s
@@ -98,8 +104,7 @@ func startUpdateIn(t *testing.T, dir, tsigExtra, extra string) *updateServer {
 			}
 			%s
 		}
-	}`, port, secrets.String(), tsigExtra, filepath.Join(dir, "georoute.yaml"), filepath.Join(dir, "georoute.db"), updateKey, md5Key, acmeKey, extra))
-	return &updateServer{t: t, addr: addr, dir: dir}
+	}`, port, secrets.String(), tsigExtra, filepath.Join(dir, "georoute.yaml"), filepath.Join(dir, "georoute.db"), updateKey, md5Key, acmeKey, extra)
 }
 
 // newUpdate starts an UPDATE of zone.
@@ -484,4 +489,136 @@ func TestUpdateSerial(t *testing.T) {
 	if got := serial(); got < s2 {
 		t.Errorf("after a restart: serial %d, before it %d", got, s2)
 	}
+}
+
+// externalDNSBatch sends one batch as external-dns's rfc2136 provider sends it: one UPDATE,
+// over UDP when it fits 512 bytes, else TCP.
+func (s *updateServer) externalDNSBatch(build func(m *dns.Msg)) {
+	s.t.Helper()
+	m := newUpdate("example.net.")
+	build(m)
+	network := "udp"
+	if m.Len() > 512 {
+		network = "tcp"
+	}
+	if r := s.send(network, updateKey, dns.HmacSHA256, m); r.Rcode != dns.RcodeSuccess {
+		s.t.Fatalf("a batch of %d records: %s", len(m.Ns), rcodeOf(r))
+	}
+}
+
+// TestExternalDNSSequence replays what external-dns's rfc2136 provider sends for 120 services:
+// creates, then updates (each the old records removed, then the new inserted), then deletes,
+// in batches of 50 endpoints an UPDATE, no prerequisites, each endpoint's A record with its TXT
+// registry records (at its name and at a-NAME, external-dns's new format).
+func TestExternalDNSSequence(t *testing.T) {
+	s := startUpdate(t, "", "")
+	const services, batch = 120, 50
+	name := func(i int) string { return fmt.Sprintf("svc-%03d.example.net", i) }
+	records := func(i int, addr string) []dns.RR {
+		owner := fmt.Sprintf(`"heritage=external-dns,external-dns/owner=default,external-dns/resource=service/default/svc-%03d"`, i)
+		var out []dns.RR
+		for _, line := range []string{
+			fmt.Sprintf("%s 300 A %s", name(i), addr),
+			fmt.Sprintf("%s 300 TXT %s", name(i), owner),
+			fmt.Sprintf("a-%s 300 TXT %s", name(i), owner),
+		} {
+			rr, err := dns.NewRR(line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, rr)
+		}
+		return out
+	}
+	addr := func(i, gen int) string { return fmt.Sprintf("10.%d.%d.%d", gen, i/250, i%250+1) }
+	batches := func(each func(m *dns.Msg, i int)) {
+		for first := 0; first < services; first += batch {
+			s.externalDNSBatch(func(m *dns.Msg) {
+				for i := first; i < min(first+batch, services); i++ {
+					each(m, i)
+				}
+			})
+		}
+	}
+	check := func(gen int) {
+		t.Helper()
+		for i := range services {
+			want := []string{addr(i, gen)}
+			if gen < 0 {
+				s.want(name(i)+".", dns.TypeA, "NXDOMAIN")
+				s.want("a-"+name(i)+".", dns.TypeTXT, "NXDOMAIN")
+				continue
+			}
+			s.want(name(i)+".", dns.TypeA, "NOERROR", want...)
+			if _, txt := s.answer("a-"+name(i)+".", dns.TypeTXT); len(txt) != 1 {
+				t.Errorf("%s: registry records %q", name(i), txt)
+			}
+		}
+	}
+	batches(func(m *dns.Msg, i int) { m.Insert(records(i, addr(i, 1))) })
+	check(1)
+	batches(func(m *dns.Msg, i int) {
+		m.Remove(records(i, addr(i, 1)))
+		m.Insert(records(i, addr(i, 2)))
+	})
+	check(2)
+	batches(func(m *dns.Msg, i int) { m.Remove(records(i, addr(i, 2))) })
+	check(-1)
+}
+
+// BenchmarkUpdate is UPDATEs of one new name each (an A record, hmac-sha256), one after the
+// other through one TCP connection, each answered once it is on disk: the rate one client such
+// as external-dns or nsupdate gets. Parallel: 16 connections at once, which share fsyncs.
+func BenchmarkUpdate(b *testing.B) {
+	for _, conns := range []int{1, 16} {
+		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) { benchUpdate(b, conns) })
+	}
+}
+
+func benchUpdate(b *testing.B, conns int) {
+	addr, corefile := updateCorefile(b, b.TempDir(), "", "")
+	serverMu.Lock()
+	caddy.Quiet, dnsserver.Quiet = true, true
+	inst, err := caddy.Start(caddy.CaddyfileInput{Contents: []byte(corefile), Filepath: "Corefile", ServerTypeName: "dns"})
+	serverMu.Unlock()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { inst.Stop(); inst.ShutdownCallbacks() })
+	var n atomic.Int64
+	b.SetParallelism((conns + 1) / 2) // GOMAXPROCS is 2 here: 1 and 16 connections
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer conn.Close()
+		co := &dns.Conn{Conn: conn}
+		buf := make([]byte, dns.MaxMsgSize)
+		for pb.Next() {
+			m := newUpdate("example.net.")
+			rr, _ := dns.NewRR(fmt.Sprintf("b%d.example.net. 60 A 192.0.2.1", n.Add(1)))
+			m.Insert([]dns.RR{rr})
+			m.SetTsig(updateKey, dns.HmacSHA256, 300, time.Now().Unix())
+			msg, _, err := sign(m, updateKey)
+			if err == nil {
+				_, err = co.Write(msg)
+			}
+			var size int
+			if err == nil {
+				size, err = co.Read(buf)
+			}
+			r := new(dns.Msg)
+			if err == nil {
+				err = r.Unpack(buf[:size])
+			}
+			if err != nil || r.Rcode != dns.RcodeSuccess {
+				b.Errorf("%v %v", r, err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
 }

@@ -25,8 +25,10 @@ func (g *GeoRoute) apply(rev int64, ops []store.Op, p *catalog.Plan) error {
 			g.rtts.Put(m)
 		}
 	}
+	xfr := g.beforeApply(ops)
 	err := g.cat.Apply(rev, ops, p, func(d catalog.Delta) error { return g.publishView(d, nil) })
 	g.bumpSerials(rev, ops)
+	g.afterApply(xfr)
 	objectsServed.WithLabelValues("names").Set(float64(g.names.Len()))
 	return err
 }

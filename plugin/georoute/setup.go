@@ -63,6 +63,7 @@ func setup(c *caddy.Controller) error {
 		once.Do(func() { close(stop) })
 		return g.stopBackground(bg)
 	})
+	g.setupTransfer(c)
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		g.Next = next
 		return g

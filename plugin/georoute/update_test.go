@@ -118,6 +118,12 @@ func newUpdate(zone string) *dns.Msg {
 // the signature of the reply.
 func (s *updateServer) send(network, key, alg string, m *dns.Msg) *dns.Msg {
 	s.t.Helper()
+	return s.sendAt(network, key, alg, m, time.Now())
+}
+
+// sendAt is send with the signature's time at signed.
+func (s *updateServer) sendAt(network, key, alg string, m *dns.Msg, signed time.Time) *dns.Msg {
+	s.t.Helper()
 	conn, err := net.DialTimeout(network, s.addr, 5*time.Second)
 	if err != nil {
 		s.t.Fatal(err)
@@ -129,7 +135,7 @@ func (s *updateServer) send(network, key, alg string, m *dns.Msg) *dns.Msg {
 	if key == "" {
 		err = co.WriteMsg(m)
 	} else {
-		m.SetTsig(key, alg, 300, time.Now().Unix())
+		m.SetTsig(key, alg, 300, signed.Unix())
 		var b []byte
 		if b, mac, err = sign(m, key); err == nil {
 			_, err = co.Write(b)
@@ -381,21 +387,40 @@ func TestUpdate(t *testing.T) {
 			m.Insert(rrs(t, "m 60 A 192.0.2.10"))
 			return m
 		}, dns.RcodeSuccess, func() { s.want("m.example.net.", dns.TypeA, "NOERROR", "192.0.2.10") }},
+		{"signed an hour ago: BADTIME", "stale " + updateKey, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.Insert(rrs(t, "late 60 A 192.0.2.1"))
+			return m
+		}, dns.RcodeNotAuth, func() { s.want("late.example.net.", dns.TypeA, "NXDOMAIN") }},
+		{"signed an hour ago, hmac-md5: BADTIME", "stale " + md5Key, func() *dns.Msg {
+			m := newUpdate(zone)
+			m.Insert(rrs(t, "late 60 A 192.0.2.1"))
+			return m
+		}, dns.RcodeNotAuth, func() { s.want("late.example.net.", dns.TypeA, "NXDOMAIN") }},
 		{"unsigned", "", func() *dns.Msg {
 			m := newUpdate(zone)
 			m.Insert(rrs(t, "u 60 A 192.0.2.1"))
 			return m
 		}, dns.RcodeRefused, func() { s.want("u.example.net.", dns.TypeA, "NXDOMAIN") }},
 	} {
+		key, stale := strings.CutPrefix(tc.key, "stale ")
 		alg := dns.HmacSHA256
-		if tc.key == md5Key {
+		if key == md5Key {
 			alg = hmacMD5
 		}
-		r := s.send("tcp", tc.key, alg, tc.m())
+		var r *dns.Msg
+		if stale {
+			r = s.sendAt("tcp", key, alg, tc.m(), time.Now().Add(-time.Hour))
+			if t := r.IsTsig(); t == nil || t.Error != dns.RcodeBadTime {
+				s.t.Errorf("%s: the reply's TSIG %v, want error BADTIME", tc.name, t)
+			}
+		} else {
+			r = s.send("tcp", key, alg, tc.m())
+		}
 		if r.Rcode != tc.rcode {
 			t.Errorf("%s: %s, want %s", tc.name, rcodeOf(r), dns.RcodeToString[tc.rcode])
 		}
-		if tc.key != "" && r.IsTsig() == nil {
+		if key != "" && r.IsTsig() == nil {
 			t.Errorf("%s: the reply is not signed", tc.name)
 		}
 		if tc.checks != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -646,4 +647,42 @@ func benchUpdate(b *testing.B, conns int) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
+}
+
+// TestUpdateRoutedName: UPDATE of a name pinned to an edge through the API changes the records
+// it holds besides its addresses, and refuses its addresses and its deletion.
+func TestUpdateRoutedName(t *testing.T) {
+	t.Setenv("GEOROUTE_TEST_TOKEN", writeToken)
+	api := freePort(t)
+	s := startUpdate(t, "", "api "+api+"\n\t\t\tapi_token env:GEOROUTE_TEST_TOKEN write")
+	req, _ := http.NewRequest("PUT", "http://"+api+"/v1/zones/example.net/names/tun", strings.NewReader(`{"edge": "fra1", "ttl": 30}`))
+	req.Header.Set("Authorization", "Bearer "+writeToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode/100 != 2 {
+		t.Fatalf("PUT the pinned name: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	for _, tc := range []struct {
+		name  string
+		build func(m *dns.Msg)
+		rcode int
+	}{
+		{"a TXT beside the edge", func(m *dns.Msg) { m.Insert(rrs(t, `tun 60 TXT "tunnel"`)) }, dns.RcodeSuccess},
+		{"an address", func(m *dns.Msg) { m.Insert(rrs(t, "tun 60 A 192.0.2.99")) }, dns.RcodeRefused},
+		{"its addresses deleted", func(m *dns.Msg) { m.RemoveRRset(rrs(t, "tun 0 A 0.0.0.0")) }, dns.RcodeRefused},
+		{"the name deleted", func(m *dns.Msg) { m.RemoveName(rrs(t, "tun 0 A 0.0.0.0")) }, dns.RcodeRefused},
+		{"yxrrset of its addresses", func(m *dns.Msg) {
+			m.RRsetUsed(rrs(t, "tun 0 A 0.0.0.0"))
+			m.Insert(rrs(t, `tun 60 MX 10 mail`))
+		}, dns.RcodeSuccess},
+	} {
+		m := newUpdate("example.net.")
+		tc.build(m)
+		if r := s.send("tcp", updateKey, dns.HmacSHA256, m); r.Rcode != tc.rcode {
+			t.Errorf("%s: %s, want %s", tc.name, rcodeOf(r), dns.RcodeToString[tc.rcode])
+		}
+	}
+	s.want("tun.example.net.", dns.TypeA, "NOERROR", "192.0.2.10")
+	s.want("tun.example.net.", dns.TypeTXT, "NOERROR", `"tunnel"`)
+	s.want("tun.example.net.", dns.TypeMX, "NOERROR", "10 mail.example.net.")
 }

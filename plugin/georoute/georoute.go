@@ -43,7 +43,6 @@ type GeoRoute struct {
 	r53Conf   *route53Config
 	updates   map[string][]dnsupdate.Grant // TSIG key -> what it may change by UPDATE
 	serials   serials                      // every zone's SOA as served: its serial follows its changes
-	xfr       *transfers                   // what zone transfers keep: the journal, serials transferred
 	rtts      *rtt.Store
 	cat       *catalog.Catalog      // zones, edges, pools, names, overrides: the one write path
 	names     *route.Names          // the catalog's index of every name; queries read it lock-free
@@ -60,7 +59,7 @@ type GeoRoute struct {
 }
 
 func newGeoRoute(in inputs) *GeoRoute {
-	g := &GeoRoute{in: in, rtts: rtt.NewStore(), serials: newSerials(), xfr: newTransfers(), commits: make(chan *writeReq, 1024), stopping: make(chan struct{})}
+	g := &GeoRoute{in: in, rtts: rtt.NewStore(), serials: newSerials(), commits: make(chan *writeReq, 1024), stopping: make(chan struct{})}
 	g.useNames(route.NewNames())
 	return g
 }
@@ -103,6 +102,7 @@ func (g *GeoRoute) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 		if g.Fall.Through(qname) {
 			return plugin.NextOrFailure(pluginName, g.Next, ctx, w, r)
 		}
+		ownEDNS(r)
 		return dns.RcodeRefused, nil
 	}
 	if r.Opcode != dns.OpcodeQuery {
@@ -111,8 +111,12 @@ func (g *GeoRoute) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Ms
 	if qtype := r.Question[0].Qtype; qtype == dns.TypeAXFR || qtype == dns.TypeIXFR {
 		return dns.RcodeRefused, nil
 	}
+	size, ok := ownEDNS(r)
+	if !ok {
+		return dns.RcodeFormatError, nil // two OPT RRs (RFC 6891 section 6.1.1)
+	}
 	j := jobPool.Get().(*job)
-	j.g, j.st, j.ctx, j.w, j.r, j.qname = g, st, ctx, w, r, qname
+	j.g, j.st, j.ctx, j.w, j.r, j.qname, j.size = g, st, ctx, w, r, qname, size
 	answer(j)
 	m, rcode := j.reply, j.rcode
 	*j = job{done: j.done}
@@ -137,6 +141,7 @@ type job struct {
 	w     dns.ResponseWriter
 	r     *dns.Msg
 	qname string
+	size  uint16 // the client's UDP payload size, at most advertisedSize
 	reply *dns.Msg
 	rcode int
 	done  chan struct{}
@@ -191,6 +196,7 @@ func (g *GeoRoute) compute(j *job) (*dns.Msg, int) {
 	}
 	q := queryPool.Get().(*query)
 	q.start(g, j.st, j.ctx, j.w, r, r.Question[0].Qtype, addr)
+	q.clientSize = j.size
 	m := q.reply(q.resolve(j.qname, r.Question[0].Name), ecs)
 	q.finish()
 	if m == nil {
@@ -228,16 +234,81 @@ func (q *query) reply(res result, ecs *dns.EDNS0_SUBNET) *dns.Msg {
 	m.Authoritative = !res.referral
 	m.Rcode = res.rcode
 	m.Answer, m.Ns, m.Extra = res.answer, res.ns, res.extra
-	if ecs != nil {
+	if ro := r.IsEdns0(); ro != nil {
+		// Our own OPT, so that none of the query's undefined flag bits is echoed (RFC 6891
+		// section 6.1.4); CoreDNS's writer gives it the UDP size the query's OPT says, which
+		// ownEDNS made ours.
 		o := new(dns.OPT)
 		o.Hdr.Name, o.Hdr.Rrtype = ".", dns.TypeOPT
-		if ro := r.IsEdns0(); ro != nil && ro.Do() {
+		if ro.Do() {
 			o.SetDo()
 		}
-		o.Option = []dns.EDNS0{ecsReply(ecs, q.scope)}
+		if ecs != nil {
+			o.Option = []dns.EDNS0{ecsReply(ecs, q.scope)}
+		}
 		m.Extra = append(m.Extra, o)
+		if q.req.Proto() == "udp" {
+			fit(m, int(q.clientSize))
+		}
 	}
 	return m
+}
+
+// advertisedSize is the UDP payload size every reply advertises, whatever the query's (DNS Flag
+// Day 2020): a reply over UDP is at most this, or the client's size when that is smaller.
+const advertisedSize = 1232
+
+// ownEDNS readies r's OPT for the reply CoreDNS's writer builds from it (request.SizeAndDo
+// copies the query's UDP size into the reply's OPT and keeps the query's flag bits): the query's
+// OPT then says our size and holds only the DO bit. It returns the client's size, bounded by
+// ours, which reply truncates a UDP reply to (CoreDNS's writer then finds it fits), and false
+// for a query with more than one OPT RR, which is malformed (RFC 6891 section 6.1.1). (The log
+// plugin's {>bufsize} shows our size then.)
+func ownEDNS(r *dns.Msg) (size uint16, ok bool) {
+	var o *dns.OPT
+	for _, rr := range r.Extra {
+		if opt, isOPT := rr.(*dns.OPT); isOPT {
+			if o != nil {
+				return 0, false
+			}
+			o = opt
+		}
+	}
+	if o == nil {
+		return dns.MinMsgSize, true
+	}
+	size = min(max(o.UDPSize(), dns.MinMsgSize), advertisedSize)
+	o.SetUDPSize(advertisedSize)
+	o.Hdr.Ttl &= 0xffff8000 // extended rcode, version and DO; no undefined (Z) bits
+	return size, true
+}
+
+// fit cuts m to size bytes as sent uncompressed, as miekg/dns's Truncate does (TC set when the
+// answer is cut): CoreDNS's writer, told our size by ownEDNS, sends a reply that fits that size
+// uncompressed, so it must fit the client's that way already.
+func fit(m *dns.Msg, size int) {
+	m.Compress = false
+	if m.Len() <= size {
+		return
+	}
+	m.Truncate(size)
+	m.Compress = false
+	for m.Len() > size {
+		switch {
+		case len(m.Extra) > 0 && m.Extra[len(m.Extra)-1].Header().Rrtype != dns.TypeOPT:
+			m.Extra = m.Extra[:len(m.Extra)-1]
+		case len(m.Extra) > 1:
+			m.Extra = append(m.Extra[:len(m.Extra)-2], m.Extra[len(m.Extra)-1])
+		case len(m.Ns) > 0:
+			m.Ns = m.Ns[:len(m.Ns)-1]
+			m.Truncated = true
+		case len(m.Answer) > 0:
+			m.Answer = m.Answer[:len(m.Answer)-1]
+			m.Truncated = true
+		default:
+			return
+		}
+	}
 }
 
 // sourceAddr is the address the query came from.

@@ -31,19 +31,20 @@ type result struct {
 
 // query is one question being answered. Queries are pooled: the query path allocates little.
 type query struct {
-	g      *GeoRoute
-	st     *state
-	ctx    context.Context
-	req    request.Request
-	qtype  uint16
-	client route.Client
-	scope  int              // ECS scope the answer depended on, the largest over every routed step
-	depth  int              // CNAME steps followed
-	seen   [maxChase]string // the CNAME targets followed, to stop at a loop
-	nseen  int
-	d      route.Decision
-	trace  *route.Trace
-	bound  *route.Binding // the binding that answered, for explain
+	g          *GeoRoute
+	st         *state
+	ctx        context.Context
+	req        request.Request
+	qtype      uint16
+	client     route.Client
+	scope      int              // ECS scope the answer depended on, the largest over every routed step
+	clientSize uint16           // the UDP payload size the reply must fit in (ownEDNS)
+	depth      int              // CNAME steps followed
+	seen       [maxChase]string // the CNAME targets followed, to stop at a loop
+	nseen      int
+	d          route.Decision
+	trace      *route.Trace
+	bound      *route.Binding // the binding that answered, for explain
 }
 
 var queryPool = sync.Pool{New: func() any { return new(query) }}

@@ -58,10 +58,11 @@ func TestNearestEdge(t *testing.T) {
 				m.SetQuestion(tc.qname, tc.qtype)
 				from := tc.client
 				if how == "ecs" {
-					withECS(m, tc.client, 32)
+					bits := uint8(32)
 					if strings.Contains(tc.client, ":") {
-						withECS(m.SetQuestion(tc.qname, tc.qtype), tc.client, 128)
+						bits = 128
 					}
+					withECS(m, tc.client, bits)
 					from = "10.240.0.1"
 				}
 				reply, _ := ask(t, g, from, m)

@@ -43,6 +43,7 @@ type GeoRoute struct {
 	r53Conf   *route53Config
 	updates   map[string][]dnsupdate.Grant // TSIG key -> what it may change by UPDATE
 	serials   serials                      // every zone's SOA as served: its serial follows its changes
+	xfr       *transfers                   // what zone transfers keep: the journal, serials transferred
 	rtts      *rtt.Store
 	cat       *catalog.Catalog      // zones, edges, pools, names, overrides: the one write path
 	names     *route.Names          // the catalog's index of every name; queries read it lock-free
@@ -59,7 +60,7 @@ type GeoRoute struct {
 }
 
 func newGeoRoute(in inputs) *GeoRoute {
-	g := &GeoRoute{in: in, rtts: rtt.NewStore(), serials: newSerials(), commits: make(chan *writeReq, 1024), stopping: make(chan struct{})}
+	g := &GeoRoute{in: in, rtts: rtt.NewStore(), serials: newSerials(), xfr: newTransfers(), commits: make(chan *writeReq, 1024), stopping: make(chan struct{})}
 	g.useNames(route.NewNames())
 	return g
 }

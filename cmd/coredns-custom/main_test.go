@@ -32,13 +32,19 @@ func TestDirectivesOrder(t *testing.T) {
 	if ts := pos("tsig"); ts > gr || ts < pos("log") || ts < pos("prometheus") {
 		t.Errorf("tsig (%d) must come after log and prometheus and before georoute (%d)", ts, gr)
 	}
+	// transfer answers AXFR and IXFR from georoute's data (transfer.Transferer) and passes
+	// every other query on: it wraps georoute, behind tsig, which verifies the transfer's key
+	// and signs each message of the answer.
+	if tr := pos("transfer"); tr > gr || tr < pos("tsig") {
+		t.Errorf("transfer (%d) must come after tsig (%d) and before georoute (%d)", tr, pos("tsig"), gr)
+	}
 	if n := len(slices.Compact(slices.Sorted(slices.Values(d)))); n != len(d) {
 		t.Errorf("directives repeat: %v", d)
 	}
 }
 
 func TestPluginsRegistered(t *testing.T) {
-	for _, name := range []string{"georoute", "healthprobe", "bind", "prometheus", "health", "ready", "errors", "log", "reload", "tsig"} {
+	for _, name := range []string{"georoute", "healthprobe", "bind", "prometheus", "health", "ready", "errors", "log", "reload", "tsig", "transfer"} {
 		if !slices.Contains(caddy.ListPlugins()["others"], "dns."+name) {
 			t.Errorf("plugin %s is not compiled in", name)
 		}

@@ -26,22 +26,36 @@ type transferServer struct {
 // test keys of the UPDATE tests, and 'transfer { to * [notify] }'.
 func startTransfer(t *testing.T, config, notify string) *transferServer {
 	t.Helper()
+	addr, api, cfg, corefile := transferCorefile(t, config, notify)
+	startServer(t, corefile)
+	return &transferServer{apiServer: &apiServer{t: t, base: "http://" + api, dns: addr, cfg: cfg}, addr: addr}
+}
+
+// transferCorefile is startTransfer's Corefile, its DNS and API addresses and config file.
+func transferCorefile(t testing.TB, config, notify string) (addr, api, cfg, corefile string) {
+	t.Helper()
 	dir := t.TempDir()
 	if config == "" {
 		config = testConfig(t)
 	}
-	cfg := filepath.Join(dir, "georoute.yaml")
+	cfg = filepath.Join(dir, "georoute.yaml")
 	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("GEOROUTE_TEST_TOKEN", writeToken)
-	api, addr := freePort(t), freeDNSPort(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api = ln.Addr().String()
+	ln.Close()
+	addr = freeDNSPort(t)
 	_, port, _ := net.SplitHostPort(addr)
 	to := ""
 	if notify != "" {
 		to = "to " + notify
 	}
-	startServer(t, fmt.Sprintf(`.:%s {
+	corefile = fmt.Sprintf(`.:%s {
 		bind 127.0.0.1
 		tsig {
 			secret %s %s
@@ -61,13 +75,18 @@ func startTransfer(t *testing.T, config, notify string) *transferServer {
 			api_token env:GEOROUTE_TEST_TOKEN write
 			reload 0
 		}
-	}`, port, updateKey, updateSecret, otherKey, otherSecret, to, cfg, filepath.Join(dir, "georoute.db"), api))
-	return &transferServer{apiServer: &apiServer{t: t, base: "http://" + api, dns: addr, cfg: cfg}, addr: addr}
+	}`, port, updateKey, updateSecret, otherKey, otherSecret, to, cfg, filepath.Join(dir, "georoute.db"), api)
+	return addr, api, cfg, corefile
 }
 
 // xfr transfers zone from the server as a secondary does (TSIG with key and secret; none when
 // key is ""): AXFR, or IXFR from serial when it is not 0.
 func (s *transferServer) xfr(zone string, serial uint32, key, secret string) ([]dns.RR, error) {
+	return transferIn(s.addr, zone, serial, key, secret)
+}
+
+// transferIn is xfr from the server at addr.
+func transferIn(addr, zone string, serial uint32, key, secret string) ([]dns.RR, error) {
 	m := new(dns.Msg)
 	if serial == 0 {
 		m.SetAxfr(zone)
@@ -79,7 +98,7 @@ func (s *transferServer) xfr(zone string, serial uint32, key, secret string) ([]
 		m.SetTsig(key, dns.HmacSHA256, 300, time.Now().Unix())
 		tr.TsigSecret = map[string]string{key: secret}
 	}
-	ch, err := tr.In(m, s.addr)
+	ch, err := tr.In(m, addr)
 	if err != nil {
 		return nil, err
 	}

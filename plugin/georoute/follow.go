@@ -112,14 +112,33 @@ func (g *GeoRoute) follow(db store.Store, stop <-chan struct{}) {
 	}
 }
 
-// followFrom applies the change stream of db after from until it ends.
+// followBatch bounds the events applied under one hold of writeMu.
+const followBatch = 1024
+
+// followFrom applies the change stream of db after from until it ends: each event, and those
+// that came meanwhile, under one hold of writeMu (the committer takes it for every group).
 func (g *GeoRoute) followFrom(ctx context.Context, db store.Store, from int64) error {
-	for e := range db.Watch(ctx, from) {
-		if e.Err != nil {
-			return e.Err
-		}
+	ch := db.Watch(ctx, from)
+	for e := range ch {
 		g.writeMu.Lock()
-		err := g.applyFollowed(e.Event)
+		err := e.Err
+		for n := 0; err == nil; n++ {
+			if err = g.applyFollowed(e.Event); err != nil || n == followBatch {
+				break
+			}
+			var ok bool
+			select {
+			case e, ok = <-ch:
+				if !ok {
+					g.writeMu.Unlock()
+					return nil
+				}
+				err = e.Err
+				continue
+			default:
+			}
+			break
+		}
 		g.writeMu.Unlock()
 		if err != nil {
 			return err

@@ -152,8 +152,17 @@ func (g *GeoRoute) commitGroup(group []*writeReq) {
 			return
 		}
 	}
+	prepared := g.cat.View()
+	if g.etcdConf != nil {
+		// Not held across the round trip to etcd: meanwhile the follower applies what other
+		// nodes commit (and may apply this group's commits first: then they are answered here).
+		g.writeMu.Unlock()
+	}
 	start := time.Now()
 	results, err := g.db.Txns(txns)
+	if g.etcdConf != nil {
+		g.writeMu.Lock()
+	}
 	commitDuration.Observe(time.Since(start).Seconds())
 	n := 0
 	for _, t := range txns {
@@ -174,7 +183,7 @@ func (g *GeoRoute) commitGroup(group []*writeReq) {
 	// Durable: now visible, in order. A plan holds while this node's state is the one it was
 	// prepared on; once other nodes' commits are applied before one (a shared store), or a
 	// change it was staged on did not commit, the rest are applied as the stream replays them.
-	replay := false
+	replay := g.cat.View() != prepared
 	for i, r := range accepted {
 		res := results[i]
 		switch {
@@ -194,7 +203,7 @@ func (g *GeoRoute) commitGroup(group []*writeReq) {
 		if plans[i] != nil {
 			created = plans[i].Created
 		}
-		if len(txns[i].Ops) == 0 { // nothing committed
+		if len(txns[i].Ops) == 0 || res.Rev <= g.cat.View().Rev { // nothing committed, or the follower applied it
 			r.done <- writeResult{rev: res.Rev, created: created}
 			continue
 		}

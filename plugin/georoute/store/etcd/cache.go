@@ -1,52 +1,66 @@
 package etcd
 
-import "github.com/georoute/appliance/plugin/georoute/store"
+import (
+	"sync"
 
-// logCache keeps what the latest revisions changed (kinds and keys, no values), in revision
-// order without gaps, so that deciding conditions at a recent revision reads nothing from etcd.
+	"github.com/georoute/appliance/plugin/georoute/store"
+)
+
+// logCache keeps what the latest revisions changed (kinds and keys, no values), so that
+// deciding conditions at a recent revision reads nothing from etcd. It learns them from this
+// client's commits, from what a failed compare returns, and from the watch.
 type logCache struct {
-	lo      int64 // the revision of entries[0]
-	entries [][]store.Op
+	mu      sync.Mutex
+	entries map[int64][]store.Op
+	lo, hi  int64 // no entry before lo or after hi
 	bytes   int
 }
 
-// add appends rev's ops if rev follows the last entry; a later rev starts the cache again. It
-// keeps no more revisions than the log (maxChanges): a condition older than the log holds is a
-// conflict, whichever store decides it.
+// add notes rev's ops. It keeps no more revisions than the log (maxChanges): a condition
+// older than the log holds is a conflict, whichever store decides it.
 func (c *logCache) add(rev int64, ops []store.Op, maxChanges int) {
-	switch hi := c.lo + int64(len(c.entries)) - 1; {
-	case len(c.entries) > 0 && rev <= hi:
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries, c.lo = map[int64][]store.Op{}, rev
+	}
+	if _, ok := c.entries[rev]; ok || rev < c.lo {
 		return
-	case len(c.entries) == 0 || rev > hi+1:
-		c.lo, c.entries, c.bytes = rev, c.entries[:0], 0
 	}
 	keys := make([]store.Op, len(ops))
 	for i, op := range ops {
 		keys[i] = store.Op{Kind: op.Kind, Key: op.Key, Delete: op.Delete}
 		c.bytes += len(op.Key) + 32
 	}
-	c.entries = append(c.entries, keys)
-	for (c.bytes > cacheBytes || len(c.entries) > maxChanges) && len(c.entries) > 1 {
-		for _, op := range c.entries[0] {
+	c.entries[rev] = keys
+	c.hi = max(c.hi, rev)
+	for (c.bytes > cacheBytes || c.hi-c.lo >= int64(maxChanges)) && c.lo < c.hi {
+		for _, op := range c.entries[c.lo] {
 			c.bytes -= len(op.Key) + 32
 		}
-		c.entries[0] = nil
-		c.entries = c.entries[1:]
+		delete(c.entries, c.lo)
 		c.lo++
 	}
 }
 
-// covers reports whether the cache holds every revision after from up to to.
-func (c *logCache) covers(from, to int64) bool {
-	return len(c.entries) > 0 && from+1 >= c.lo && to <= c.lo+int64(len(c.entries))-1
-}
-
-// each calls fn for the revisions after from up to to, which the cache covers.
-func (c *logCache) each(from, to int64, fn func(int64, []store.Op) error) error {
+// get calls fn for the revisions after from up to to if the cache holds every one of them, and
+// reports whether it did.
+func (c *logCache) get(from, to int64, fn func(int64, []store.Op) error) (bool, error) {
+	c.mu.Lock()
+	var held [][]store.Op
 	for rev := from + 1; rev <= to; rev++ {
-		if err := fn(rev, c.entries[rev-c.lo]); err != nil {
-			return err
+		ops, ok := c.entries[rev]
+		if !ok {
+			c.mu.Unlock()
+			return false, nil
+		}
+		held = append(held, ops)
+	}
+	c.mu.Unlock()
+	for i, ops := range held {
+		if err := fn(from+1+int64(i), ops); err != nil {
+			return true, err
 		}
 	}
-	return nil
+	return true, nil
 }

@@ -81,7 +81,7 @@ type Store struct {
 	objPre  string
 	ctx     context.Context // canceled by Close
 	cancel  context.CancelFunc
-	mu      sync.Mutex // one Txns at a time: the revision key as read last, the cache
+	mu      sync.Mutex // one Txns at a time: the revision key as read last
 	known   bool       // rev and modRev are the revision key's as read or written last
 	rev     int64
 	modRev  int64

@@ -63,7 +63,8 @@ func (s *Store) Txns(txns []store.Txn) ([]store.Result, error) {
 		resp, err := s.cli.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(s.revKey), "=", s.modRev)).
 			Then(w.ops...).
-			Else(clientv3.OpGet(s.revKey)).
+			// Else: what the others committed, so that deciding again reads nothing more.
+			Else(clientv3.OpGet(s.revKey), clientv3.OpGet(s.logKey(s.rev+1), clientv3.WithRange(clientv3.GetPrefixRangeEnd(s.logPre)), clientv3.WithLimit(logPage))).
 			Commit()
 		cancel()
 		if err != nil {
@@ -76,6 +77,9 @@ func (s *Store) Txns(txns []store.Txn) ([]store.Result, error) {
 				if err := s.setRev(r.Kvs); err == nil {
 					s.known = true
 				}
+			}
+			if r := resp.Responses[1].GetResponseRange(); r != nil {
+				s.cacheEntries(r.Kvs)
 			}
 			clear(results[next:w.end])
 			continue
@@ -219,20 +223,40 @@ func (s *Store) setRev(kvs []*mvccpb.KeyValue) error {
 	return nil
 }
 
+// cacheEntries adds log entries as read to the cache.
+func (s *Store) cacheEntries(kvs []*mvccpb.KeyValue) {
+	for _, kv := range kvs {
+		rev, ok := s.logRev(kv.Key)
+		if !ok {
+			return
+		}
+		ops, err := store.DecodeOps(kv.Value)
+		if err != nil {
+			return
+		}
+		s.cache.add(rev, ops, s.opts.MaxChanges)
+	}
+}
+
 // readLog is the store.LogReader of conditions: the cached entries, else the log's.
 func (s *Store) readLog(from, to int64, fn func(int64, []store.Op) error) error {
-	if s.cache.covers(from, to) {
-		return s.cache.each(from, to, fn)
+	if ok, err := s.cache.get(from, to, fn); ok {
+		return err
 	}
+	last := from
 	_, err := s.changes(from, func(e store.Event) error {
 		if e.Rev > to {
 			return errStop
 		}
 		s.cache.add(e.Rev, e.Ops, s.opts.MaxChanges)
+		last = e.Rev
 		return fn(e.Rev, e.Ops)
 	})
-	if errors.Is(err, errStop) {
+	switch {
+	case errors.Is(err, errStop), err == nil && last == to:
 		return nil
+	case err == nil:
+		return fmt.Errorf("store: etcd: the change log ends at %d, before revision %d", last, to)
 	}
 	return err
 }

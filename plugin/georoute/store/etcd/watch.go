@@ -51,6 +51,7 @@ func (s *Store) watch(ctx context.Context, from int64, out chan<- store.WatchEve
 	}
 	for {
 		at, err := s.changes(from, func(e store.Event) error {
+			s.cache.add(e.Rev, e.Ops, s.opts.MaxChanges)
 			if !send(store.WatchEvent{Event: e}) {
 				return context.Canceled
 			}
@@ -102,6 +103,7 @@ func (s *Store) follow(ctx context.Context, at int64, from *int64, send func(sto
 			if err != nil {
 				return fmt.Errorf("%w: revision %d", err, rev)
 			}
+			s.cache.add(rev, ops, s.opts.MaxChanges)
 			if !send(store.WatchEvent{Event: store.Event{Rev: rev, Ops: ops}}) {
 				return nil
 			}

@@ -59,6 +59,16 @@ func (h *storeHealth) failed(err error) {
 	storeReachable.Set(0)
 }
 
+// seen notes a revision the store has (from its change stream).
+func (h *storeHealth) seen(rev int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if rev > h.rev {
+		h.rev = rev
+		storeRevision.Set(float64(rev))
+	}
+}
+
 // down is the error writes are refused with at once, nil while the store answers.
 func (h *storeHealth) down() error {
 	h.mu.Lock()
@@ -163,6 +173,7 @@ func (g *GeoRoute) applyFollowed(e store.Event) error {
 		log.Errorf("revision %d is applied but not fully published: %v", e.Rev, err)
 	}
 	appliedRevision.Set(float64(e.Rev))
+	g.storeHealth.seen(e.Rev)
 	return nil
 }
 

@@ -119,7 +119,7 @@ func digA(t testing.TB, n *node, name string) []string {
 }
 
 // TestCluster runs three appliances on one real etcd: a write to one is answered by the others;
-// a batch is seen whole; conflicting writes to two at once: one wins, the other gets 409, all
+// an RTT report to one changes the answers of all; a batch is seen whole; conflicting writes to two at once: one wins, the other gets 409, all
 // agree; with etcd stopped DNS goes on and writes get 503, status says why; with etcd back
 // writes resume and every node catches up.
 func TestCluster(t *testing.T) {
@@ -148,6 +148,23 @@ func TestCluster(t *testing.T) {
 		}
 		for _, n := range []*node{a, c} {
 			awaitA(t, n, "tun1.example.net.", "", 5*time.Second)
+		}
+	})
+
+	t.Run("an RTT report to one reaches every matrix", func(t *testing.T) {
+		if code, body, err := a.call("POST", "/v1/rtt", []byte(`[{"client": "81.2.69.0/24", "edge": "sin1", "rtt_ms": 1}]`)); err != nil || code != 202 {
+			t.Fatalf("POST /v1/rtt on %s: %d %s %v", a.name, code, body, err)
+		}
+		for _, n := range []*node{b, c} {
+			var got []string
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+				if got, _, _ = lookupA(n.dns, "www.example.net.", "81.2.69.10"); slices.Equal(got, []string{childEdgeAddr["sin1"]}) {
+					break
+				}
+			}
+			if !slices.Equal(got, []string{childEdgeAddr["sin1"]}) {
+				t.Errorf("%s answers www.example.net for 81.2.69.0/24 with %v, want sin1 (measured 1 ms on %s)", n.name, got, a.name)
+			}
 		}
 	})
 

@@ -396,6 +396,9 @@ func (c *Catalog) SetBase(base *Base, publish func(Delta) error) error {
 	if err := c.checkStoredUses(v, binds); err != nil {
 		return err
 	}
+	if err := c.checkStoredPlacement(v); err != nil {
+		return err
+	}
 	c.view.Store(v)
 	if err := publish(delta(old, v)); err != nil {
 		c.view.Store(old)
@@ -438,6 +441,38 @@ func (c *Catalog) checkStoredUses(v *View, cfgBinds map[string]*route.Binding) e
 			}
 		}
 	}
+	return es.Err()
+}
+
+// checkStoredPlacement checks the names set through the API against the zone files as v has
+// them, as a restart would: each is still inside a zone served here, the same one, and where a
+// zone file defines that zone, nothing the file now holds keeps it from being served as written
+// (checkPlacement: a CNAME beside it, a delegation above it). The first few that fail are named.
+func (c *Catalog) checkStoredPlacement(v *View) error {
+	old := c.View()
+	var es model.Errors
+	c.names.Range(func(b *route.Binding) bool {
+		if b.Source != route.FromAPI {
+			return true
+		}
+		field := fmt.Sprintf("names[%q]", b.Name)
+		zone, was := v.ZoneOf(b.Name), old.ZoneOf(b.Name)
+		switch {
+		case zone == "":
+			es = append(es, &model.FieldError{Code: model.CodeConflict, Field: field, Message: fmt.Sprintf("%s was set through the API in zone %s, which is no longer served: delete the name first", b.Name, was)})
+		case zone != was:
+			es = append(es, &model.FieldError{Code: model.CodeConflict, Field: field, Message: fmt.Sprintf("%s was set through the API in zone %s, and would now be in zone %s: delete the name first", b.Name, was, zone)})
+		case v.zones[zone]:
+			spec := model.Name{Pool: b.Pool, Edge: b.Edge}
+			for t := range b.Records {
+				spec.Records = append(spec.Records, model.Record{Type: dns.TypeToString[t]})
+			}
+			if e := v.checkPlacement(b.Name, zone, spec); e != nil {
+				es = append(es, &model.FieldError{Code: e.Code, Field: field, Message: e.Message + " (the name was set through the API: delete or change it first)"})
+			}
+		}
+		return len(es) < 5
+	})
 	return es.Err()
 }
 

@@ -525,3 +525,57 @@ func TestZoneFileData(t *testing.T) {
 		}
 	}
 }
+
+// TestReloadChecksStoredNames: zone files that change under names set through the API are
+// checked as a restart checks them: a reload that would put a CNAME beside a stored name, a
+// delegation above it, or take its zone away is refused, and the previous state keeps serving.
+func TestReloadChecksStoredNames(t *testing.T) {
+	f := newFixture(t, nil)
+	txt := []model.Record{{Type: "TXT", Value: `"v=1"`}}
+	f.must((&Change{}).PutName("example.net.", "x.example.net.", model.Name{Records: txt}, ""))
+	f.must((&Change{}).PutName("example.net.", "a.sub.example.net.", model.Name{Edge: "fra1"}, ""))
+	publish := func(Delta) error { return nil }
+	for _, tc := range []struct {
+		name, want string
+		static     func(string) ([]uint16, string)
+		zones      []string
+	}{
+		{"a CNAME beside a stored name", `names["x.example.net."]`, func(n string) ([]uint16, string) {
+			if n == "x.example.net." {
+				return []uint16{dns.TypeCNAME}, ""
+			}
+			return static(n)
+		}, nil},
+		{"a delegation above a stored name", `names["a.sub.example.net."]`, func(n string) ([]uint16, string) {
+			if strings.HasSuffix(n, "sub.example.net.") {
+				return []uint16{dns.TypeNS}, "sub.example.net."
+			}
+			return static(n)
+		}, nil},
+		{"its zone gone", "no longer served", static, []string{"example.org."}},
+	} {
+		b := base()
+		b.Static = tc.static
+		if tc.zones != nil {
+			b.Zones = tc.zones
+			b.Config.Names = nil
+		}
+		before := f.state()
+		err := f.cat.SetBase(b, publish)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error naming %s", tc.name, err, tc.want)
+		}
+		sameState(t, tc.name, before, f.state())
+	}
+	// A zone file change that leaves them be is taken.
+	b := base()
+	b.Static = func(n string) ([]uint16, string) {
+		if n == "y.example.net." {
+			return []uint16{dns.TypeA}, ""
+		}
+		return static(n)
+	}
+	if err := f.cat.SetBase(b, publish); err != nil {
+		t.Errorf("a harmless reload: %v", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -685,4 +686,40 @@ func TestUpdateRoutedName(t *testing.T) {
 	s.want("tun.example.net.", dns.TypeA, "NOERROR", "192.0.2.10")
 	s.want("tun.example.net.", dns.TypeTXT, "NOERROR", `"tunnel"`)
 	s.want("tun.example.net.", dns.TypeMX, "NOERROR", "10 mail.example.net.")
+}
+
+// TestUpdatePrerequisitesRace: clients racing to create one name, each on the prerequisite that
+// it does not exist yet, as a lock: exactly one wins, the others get YXDOMAIN, and the name holds
+// the winner's record.
+func TestUpdatePrerequisitesRace(t *testing.T) {
+	s := startUpdate(t, "", "")
+	const clients = 24
+	rcodes := make([]int, clients)
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m := newUpdate("example.net.")
+			m.NameNotUsed(rrs(t, "lock 0 A 0.0.0.0"))
+			m.Insert(rrs(t, fmt.Sprintf(`lock 60 TXT "client %d"`, i)))
+			rcodes[i] = s.send("tcp", updateKey, dns.HmacSHA256, m).Rcode
+		}()
+	}
+	wg.Wait()
+	winner := -1
+	for i, rc := range rcodes {
+		switch {
+		case rc == dns.RcodeSuccess && winner >= 0:
+			t.Errorf("clients %d and %d both created the name", winner, i)
+		case rc == dns.RcodeSuccess:
+			winner = i
+		case rc != dns.RcodeYXDomain:
+			t.Errorf("client %d: %s, want YXDOMAIN", i, dns.RcodeToString[rc])
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no client created the name")
+	}
+	s.want("lock.example.net.", dns.TypeTXT, "NOERROR", fmt.Sprintf(`"client %d"`, winner))
 }

@@ -73,23 +73,24 @@ func parseUpdate(c *caddy.Controller) (string, dnsupdate.Grant, error) {
 	}
 }
 
-// setupUpdate readies the server block for UPDATE when the georoute block names keys: each
-// must be one of the tsig plugin's secrets, the server passes UPDATE on to the plugin chain
-// (dnsserver.Config.AllowOpcode), and hmac-md5 signatures are verified (tsigmd5.go).
+// setupUpdate verifies hmac-md5 signatures for the tsig plugin when the server block has TSIG
+// keys (tsigmd5.go: UPDATE's, and any signed request's), and readies the server block for
+// UPDATE when the georoute block names keys: each must be one of the tsig plugin's secrets, and
+// the server passes UPDATE on to the plugin chain (dnsserver.Config.AllowOpcode).
 func (g *GeoRoute) setupUpdate(c *caddy.Controller) error {
+	cfg := dnsserver.GetConfig(c)
+	useMD5(cfg)
 	if len(g.updates) == 0 {
 		return nil
 	}
 	if g.storePath == "" {
 		return fmt.Errorf("update needs 'store FILE': an UPDATE is answered NOERROR only once it is on disk")
 	}
-	cfg := dnsserver.GetConfig(c)
 	for key := range g.updates {
 		if _, ok := cfg.TsigSecret[key]; !ok {
 			return fmt.Errorf("update %s: no such TSIG key in this server block: add it to the tsig plugin ('tsig { secret %s SECRET }')", key, key)
 		}
 	}
 	cfg.AllowOpcode(dns.OpcodeUpdate)
-	useMD5(cfg)
 	return nil
 }

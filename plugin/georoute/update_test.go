@@ -723,3 +723,50 @@ func TestUpdatePrerequisitesRace(t *testing.T) {
 	}
 	s.want("lock.example.net.", dns.TypeTXT, "NOERROR", fmt.Sprintf(`"client %d"`, winner))
 }
+
+// TestTSIGMD5Query: a query signed with hmac-md5 is answered, its reply signed with hmac-md5
+// (what a secondary with an md5 key asks); a wrong MAC gets BADSIG.
+func TestTSIGMD5Query(t *testing.T) {
+	s := startUpdate(t, "", "")
+	m := new(dns.Msg)
+	m.SetQuestion("mail.example.net.", dns.TypeA)
+	r := s.send("udp", md5Key, hmacMD5, m)
+	if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 || r.IsTsig() == nil {
+		t.Errorf("an md5-signed query: %v", r)
+	}
+	m = new(dns.Msg)
+	m.SetQuestion("mail.example.net.", dns.TypeA)
+	m.SetTsig(md5Key, hmacMD5, 300, time.Now().Unix())
+	b, _, err := dns.TsigGenerateWithProvider(m, md5Keys{md5Key: otherSecret}, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = s.raw(b)
+	if ts := r.IsTsig(); r.Rcode != dns.RcodeNotAuth || ts == nil || ts.Error != dns.RcodeBadSig {
+		t.Errorf("a wrong md5 MAC: %v", r)
+	}
+}
+
+// raw sends the packed message b over UDP and returns the reply.
+func (s *updateServer) raw(b []byte) *dns.Msg {
+	s.t.Helper()
+	conn, err := net.Dial("udp", s.addr)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Write(b); err != nil {
+		s.t.Fatal(err)
+	}
+	buf := make([]byte, dns.MaxMsgSize)
+	n, err := conn.Read(buf)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	r := new(dns.Msg)
+	if err := r.Unpack(buf[:n]); err != nil {
+		s.t.Fatal(err)
+	}
+	return r
+}

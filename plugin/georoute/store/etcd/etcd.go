@@ -41,14 +41,16 @@ import (
 const (
 	DefaultPrefix          = "/georoute/"
 	DefaultTimeout         = 5 * time.Second
-	DefaultMaxTxnOps       = 128         // etcd's --max-txn-ops default
-	DefaultMaxRequestBytes = 1536 * 1024 // etcd's --max-request-bytes default
-	DefaultMaxChanges      = 100_000     // as the bbolt store's
-	requestMargin          = 64 * 1024   // beside the values: keys, framing
-	cacheBytes             = 8 << 20     // the decided revisions' keys kept for conditions
-	pageKeys               = 2000        // a range read's page of objects
-	logPage                = 64          // a range read's page of log entries
-	maxAttempts            = 1000        // compare failures in one call before giving up
+	DefaultMaxTxnOps       = 128              // etcd's --max-txn-ops default
+	DefaultMaxRequestBytes = 1536 * 1024      // etcd's --max-request-bytes default
+	DefaultMaxChanges      = 100_000          // as the bbolt store's
+	requestMargin          = 64 * 1024        // beside the values: keys, framing
+	cacheBytes             = 8 << 20          // the decided revisions' keys kept for conditions
+	pageKeys               = 2000             // a range read's page of objects
+	loadPageKeys           = 20000            // LoadAll\'s, where etcd cannot stream
+	loadTimeout            = 10 * time.Minute // LoadAll\'s read of one kind
+	logPage                = 64               // a range read's page of log entries
+	maxAttempts            = 1000             // compare failures in one call before giving up
 	watchRetry             = 200 * time.Millisecond
 )
 

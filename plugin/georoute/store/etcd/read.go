@@ -1,11 +1,14 @@
 package etcd
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/georoute/appliance/plugin/georoute/store"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // rangeAt calls fn for the keys from start up to (not including) end, in pages, all read at
@@ -114,14 +117,48 @@ func (s *Store) LoadAll(fn func(kind store.Kind, key string, value []byte) error
 	}
 	for _, kind := range store.Kinds {
 		start, end := s.kindRange(kind, "")
-		_, err := s.rangeAt(start, end, at, pageKeys, func(k, v []byte) (bool, error) {
-			return true, fn(kind, strings.TrimPrefix(string(k), start), v)
-		})
+		each := func(k, v []byte) (bool, error) { return true, fn(kind, strings.TrimPrefix(string(k), start), v) }
+		streamed, err := s.streamAt(start, end, at, each)
+		if !streamed && err == nil {
+			_, err = s.rangeAt(start, end, at, loadPageKeys, each)
+		}
 		if err != nil {
 			return 0, err
 		}
 	}
 	return rev, nil
+}
+
+// streamAt calls fn for the keys from start up to end at etcd revision at, streamed in one
+// request (etcd 3.7's RangeStream): a paged Range counts every key after the page, so paging
+// through a million keys costs a million squared. It reports false, having called fn for none,
+// when etcd is older and does not stream.
+func (s *Store) streamAt(start, end string, at int64, fn func(key, value []byte) (bool, error)) (bool, error) {
+	ctx, cancel := context.WithTimeout(s.ctx, loadTimeout)
+	defer cancel()
+	ch, err := s.cli.GetStream(ctx, start, clientv3.WithRange(end), clientv3.WithRev(at))
+	if status.Code(err) == codes.Unimplemented {
+		return false, nil
+	}
+	if err != nil {
+		return true, s.unavailable(err)
+	}
+	first := true
+	for r := range ch {
+		if err := r.Err(); err != nil {
+			if first && status.Code(err) == codes.Unimplemented {
+				return false, nil
+			}
+			return true, s.unavailable(err)
+		}
+		first = false
+		for _, kv := range r.Kvs {
+			if more, err := fn(kv.Key, kv.Value); err != nil || !more {
+				return true, err
+			}
+		}
+	}
+	return true, nil
 }
 
 // Changes implements store.Store.

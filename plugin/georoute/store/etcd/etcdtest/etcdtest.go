@@ -21,9 +21,10 @@ import (
 
 // Cluster is a running etcd cluster of one or more members.
 type Cluster struct {
-	t       testing.TB
-	mu      sync.Mutex
-	members []*member
+	t         testing.TB
+	configure func(*embed.Config)
+	mu        sync.Mutex
+	members   []*member
 }
 
 type member struct {
@@ -36,9 +37,12 @@ type member struct {
 
 // Start starts a cluster of n members and waits until it has a leader. It stops when the test
 // ends.
-func Start(t testing.TB, n int) *Cluster {
+func Start(t testing.TB, n int) *Cluster { return StartWith(t, n, nil) }
+
+// StartWith is Start with each member's configuration changed by configure (limits, quotas).
+func StartWith(t testing.TB, n int, configure func(*embed.Config)) *Cluster {
 	t.Helper()
-	c := &Cluster{t: t}
+	c := &Cluster{t: t, configure: configure}
 	for attempt := 0; ; attempt++ {
 		c.members = nil
 		for i := range n {
@@ -173,6 +177,9 @@ func (c *Cluster) start(m *member) error {
 	cfg.WatchProgressNotifyInterval = time.Second
 	// Short election timeouts: a member's loss is noticed in a test's time.
 	cfg.TickMs, cfg.ElectionMs = 50, 500
+	if c.configure != nil {
+		c.configure(cfg)
+	}
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return err

@@ -266,6 +266,14 @@ func TestCluster(t *testing.T) {
 		if code, body, _ := b.putName("down2", "iad1"); code != 503 || !strings.Contains(string(body), "store unavailable") {
 			t.Errorf("a write to %s with etcd stopped: %d %s", b.name, code, body)
 		}
+		// A node that has not read the store does not start.
+		apiAddr, dnsAddr := freeAddrTB(t), freeUDP(t)
+		_, port, _ := net.SplitHostPort(dnsAddr)
+		_, err = spawnChild(t, fmt.Sprintf(".:%s {\n bind 127.0.0.1\n georoute {\n zones ../zones\n store etcd://%s\n api %s\n api_token env:GEOROUTE_API_TOKEN write\n }\n}",
+			port, etcd.Endpoints()[0], apiAddr), apiAddr, dnsAddr)
+		if err == nil || !strings.Contains(err.Error(), "a node starts once it has read the store, and etcd does not answer") {
+			t.Errorf("a node started with etcd stopped: %v", err)
+		}
 
 		etcd.Restart(0)
 		deadline = time.Now().Add(30 * time.Second)

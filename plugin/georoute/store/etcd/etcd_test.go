@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -241,5 +242,49 @@ func TestEtcdCompaction(t *testing.T) {
 	m := map[string]string{}
 	if last := storetest.Replay(t, s, 0, m); last != 20 || m["names/a."] != "19" {
 		t.Errorf("Changes(0) after compaction: %v up to %d", m, last)
+	}
+}
+
+// TestEtcdProcess runs the behaviour every store shows on an etcd of another version: Debian's
+// etcd-server (3.4), which streams no ranges, when it is installed (apt-get install etcd-server).
+func TestEtcdProcess(t *testing.T) {
+	const bin = "/usr/bin/etcd"
+	if _, err := exec.LookPath(bin); err != nil {
+		t.Skip("needs Debian's etcd-server")
+	}
+	p := etcdtest.StartProcess(t, bin)
+	var n atomic.Int64
+	open := func(t testing.TB, prefix string, maxChanges int) store.Store {
+		s, err := Open(Options{Endpoints: p.Endpoints(), Prefix: prefix, MaxChanges: maxChanges, Timeout: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	storetest.Run(t, storetest.Factory{
+		New: func(t testing.TB, maxChanges int) store.Store {
+			return open(t, fmt.Sprintf("/process/%d/", n.Add(1)), maxChanges)
+		},
+		Reopen: func(t testing.TB, s store.Store) store.Store {
+			s.Close()
+			return open(t, s.(*Store).opts.Prefix, s.(*Store).opts.MaxChanges)
+		},
+	})
+	// A watch goes on across a restart of the process.
+	s := open(t, "/process/watch/", 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := s.Watch(ctx, 0)
+	p.Stop()
+	p.Restart()
+	deadline := time.Now().Add(20 * time.Second)
+	for s.Commit([]store.Op{storetest.Put(store.Names, "a.", "1")}) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("writes do not resume after a restart")
+		}
+	}
+	if e, ok := storetest.Receive(t, w); !ok || e.Err != nil || e.Rev != 1 {
+		t.Errorf("watch after a restart: %+v", e)
 	}
 }

@@ -44,9 +44,38 @@ func TestDirectivesOrder(t *testing.T) {
 }
 
 func TestPluginsRegistered(t *testing.T) {
-	for _, name := range []string{"georoute", "healthprobe", "bind", "prometheus", "health", "ready", "errors", "log", "reload", "tsig", "transfer"} {
+	for _, name := range []string{"georoute", "healthprobe", "bind", "prometheus", "health", "ready", "errors", "log", "reload", "tsig", "transfer",
+		"acl", "any", "cancel", "chaos", "dnssec", "nsid"} {
 		if !slices.Contains(caddy.ListPlugins()["others"], "dns."+name) {
 			t.Errorf("plugin %s is not compiled in", name)
+		}
+	}
+}
+
+// TestOperatorPluginsOrder: the in-tree plugins an authoritative operator adds sit where CoreDNS
+// puts them, and all of them ahead of ours, so each sees (or makes) the answer georoute gives.
+func TestOperatorPluginsOrder(t *testing.T) {
+	chain := []string{
+		"cancel",      // the query's deadline reaches every plugin after it
+		"nsid",        // adds its option to whatever reply comes back
+		"log",         // logs the reply as sent
+		"any",         // answers ANY before anything behind it sees the query
+		"chaos",       // answers CH-class version.bind / hostname.bind; not a zone of ours
+		"tsig",        // verifies the request, signs the reply after dnssec has signed it
+		"acl",         // refuses or drops before any work, signing included
+		"dnssec",      // wraps georoute's writer: signs the reply georoute writes
+		"transfer",    // AXFR/IXFR of the zones georoute hands it
+		"healthprobe", // edge health, before routing decides
+		"georoute",
+		"file",
+	}
+	at := make([]int, len(chain))
+	for i, name := range chain {
+		if at[i] = slices.Index(dnsserver.Directives, name); at[i] < 0 {
+			t.Fatalf("directive %q missing", name)
+		}
+		if i > 0 && at[i] <= at[i-1] {
+			t.Errorf("%s (%d) must come after %s (%d)", name, at[i], chain[i-1], at[i-1])
 		}
 	}
 }

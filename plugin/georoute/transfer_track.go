@@ -136,41 +136,25 @@ func (g *GeoRoute) afterApply(c *xfrNames) {
 
 // nameChanged records that name in zone was transferred as old and is now transferred as now.
 func (x *transfers) nameChanged(g *GeoRoute, st *state, zone, name string, old, now []dns.RR) {
-	if x.reset[zone] {
-		if !sameRRs(old, now) {
-			x.moved(g, st, zone)
-		}
+	if len(old) == 0 && len(now) == 0 {
 		return
 	}
 	p := x.pending[zone]
 	if p == nil {
-		p = journal.NewPending()
+		p = journal.NewPending() // also for a zone reset since its seal: the diff tells what changed
 		x.pending[zone] = p
 	}
-	n := p.Len()
-	p.Change(old, now)
-	if p.Len() > journalRecords {
-		x.changed(g, st, zone)
+	if !p.Change(old, now) {
 		return
 	}
-	if p.Len() != n || !sameRRs(old, now) {
+	if p.Len() > journalRecords {
+		x.changed(g, st, zone)
+	} else {
 		x.moved(g, st, zone)
-		for _, z := range x.aliases[name] {
-			x.changed(g, st, z)
-		}
 	}
-}
-
-func sameRRs(a, b []dns.RR) bool {
-	if len(a) != len(b) {
-		return false
+	for _, z := range x.aliases[name] {
+		x.changed(g, st, z)
 	}
-	for i := range a {
-		if a[i].String() != b[i].String() {
-			return false
-		}
-	}
-	return true
 }
 
 // changed marks zone as changed in a way no diff says: a secondary behind gets it whole.

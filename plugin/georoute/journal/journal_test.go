@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,7 +92,10 @@ func TestPending(t *testing.T) {
 	for _, tc := range tests {
 		p := NewPending()
 		for _, c := range tc.changes {
-			p.Change(rrs(t, c.old...), rrs(t, c.new...))
+			same := slices.Equal(slices.Sorted(slices.Values(c.old)), slices.Sorted(slices.Values(c.new)))
+			if changed := p.Change(rrs(t, c.old...), rrs(t, c.new...)); changed == same {
+				t.Errorf("%s: Change(%v, %v) reports changed %v", tc.name, c.old, c.new, changed)
+			}
 		}
 		d := p.Diff(1, 2)
 		if got := text(d.Del); got != strings.ReplaceAll(tc.del, "\t", " ") {

@@ -19,8 +19,9 @@ func NewPending() *Pending {
 	return &Pending{del: map[string]dns.RR{}, add: map[string]dns.RR{}}
 }
 
-// Change records that one name's records were old and are now new.
-func (p *Pending) Change(old, new []dns.RR) {
+// Change records that one name's records were old and are now new, and reports whether they
+// differ.
+func (p *Pending) Change(old, new []dns.RR) (changed bool) {
 	was := make(map[string]dns.RR, len(old))
 	for _, rr := range old {
 		was[rr.String()] = rr
@@ -31,6 +32,7 @@ func (p *Pending) Change(old, new []dns.RR) {
 			delete(was, k)
 			continue
 		}
+		changed = true
 		if _, ok := p.del[k]; ok {
 			delete(p.del, k)
 		} else {
@@ -38,12 +40,14 @@ func (p *Pending) Change(old, new []dns.RR) {
 		}
 	}
 	for k, rr := range was {
+		changed = true
 		if _, ok := p.add[k]; ok {
 			delete(p.add, k)
 		} else {
 			p.del[k] = rr
 		}
 	}
+	return changed
 }
 
 // Len is how many records the changes delete and add.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -212,4 +214,50 @@ func TestClusterEtcdLeaderKilled(t *testing.T) {
 			t.Errorf("%s: %d of %d acknowledged writes missing", n.name, missing, len(acked))
 		}
 	}
+}
+
+// TestClusterDivergedFiles: a node whose config file lacks an edge that another node's names use
+// cannot apply their revision: it goes on serving what it has (not crashing, not reading the
+// store whole in a loop), its status shows the lag, and it catches up once the store holds
+// nothing its files cannot serve.
+func TestClusterDivergedFiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts etcd and two appliances as processes")
+	}
+	base, err := os.ReadFile("../georoute.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	more := filepath.Join(t.TempDir(), "more.yaml")
+	cfg := strings.Replace(string(base), "edges:\n", "edges:\n  ams9: {addresses: [192.0.2.99], location: {lat: 52.37, lon: 4.90, country: NL}}\n", 1)
+	if err := os.WriteFile(more, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	etcd := etcdtest.Start(t, 1)
+	prefix := "/georoute/diverged-test/"
+	a := startNode(t, "n1", etcd.Endpoints(), prefix, "config "+more)
+	c := startNode(t, "n3", etcd.Endpoints(), prefix, "")
+	if code, body, err := a.putName("ok1", "iad1"); err != nil || code != 201 {
+		t.Fatalf("PUT: %d %s %v", code, body, err)
+	}
+	awaitA(t, c, "ok1.example.net.", childEdgeAddr["iad1"], 5*time.Second)
+	if code, body, err := a.putName("odd", "ams9"); err != nil || code != 201 {
+		t.Fatalf("PUT on ams9: %d %s %v", code, body, err)
+	}
+	if code, body, err := a.putName("ok2", "iad1"); err != nil || code != 201 {
+		t.Fatalf("PUT: %d %s %v", code, body, err)
+	}
+	awaitA(t, a, "odd.example.net.", "192.0.2.99", time.Second)
+	time.Sleep(2 * time.Second)
+	st := c.status(t)
+	if st.Revision != 1 || st.Store.Lag != 2 {
+		t.Errorf("n3, whose files lack ams9: %+v, want revision 1 and a lag of 2", st)
+	}
+	awaitA(t, c, "ok1.example.net.", childEdgeAddr["iad1"], time.Second) // still serving
+	if code, body, err := a.call("DELETE", "/v1/zones/example.net/names/odd", nil); err != nil || code != 204 {
+		t.Fatalf("DELETE: %d %s %v", code, body, err)
+	}
+	// The next resync (10 s after the failed one) finds nothing n3 cannot serve.
+	awaitA(t, c, "ok2.example.net.", childEdgeAddr["iad1"], 30*time.Second)
+	awaitSameRevision(t, []*node{a, c}, 5*time.Second)
 }

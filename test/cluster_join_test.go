@@ -60,4 +60,3 @@ func BenchmarkClusterJoin(b *testing.B) {
 		<-nd.exited
 	}
 }
-

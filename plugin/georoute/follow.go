@@ -24,6 +24,12 @@ import (
 // followRetry is how long the follower waits before it watches again after an error.
 const followRetry = 500 * time.Millisecond
 
+// After a failed resync the follower waits resyncRetry, doubling up to maxResyncRetry.
+const (
+	resyncRetry    = 10 * time.Second
+	maxResyncRetry = 5 * time.Minute
+)
+
 // probeEvery is how often the store is asked its revision: for the lag, and to notice it gone.
 const probeEvery = time.Second
 
@@ -101,6 +107,7 @@ func (g *GeoRoute) follow(db store.Store, stop <-chan struct{}) {
 		case <-ctx.Done():
 		}
 	}()
+	wait := followRetry
 	for ctx.Err() == nil {
 		err := g.followFrom(ctx, db, g.cat.View().Rev)
 		switch {
@@ -109,7 +116,12 @@ func (g *GeoRoute) follow(db store.Store, stop <-chan struct{}) {
 		case errors.Is(err, store.ErrCompacted), errors.Is(err, errDiverged):
 			log.Warningf("reading the store whole: %v", err)
 			if err := g.resync(db, err); err != nil {
-				log.Errorf("could not read the store whole, still serving revision %d: %v", g.cat.View().Rev, err)
+				// Reading it whole again at once would only load etcd: the files or the store
+				// must change first.
+				wait = min(max(2*wait, resyncRetry), maxResyncRetry)
+				log.Errorf("could not read the store whole, still serving revision %d, trying again in %s: %v", g.cat.View().Rev, wait, err)
+			} else {
+				wait = followRetry
 			}
 		case err != nil:
 			g.storeHealth.failed(err)
@@ -117,7 +129,7 @@ func (g *GeoRoute) follow(db store.Store, stop <-chan struct{}) {
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(followRetry):
+		case <-time.After(wait):
 		}
 	}
 }

@@ -136,23 +136,29 @@ func (g *GeoRoute) afterApply(c *xfrNames) {
 
 // nameChanged records that name in zone was transferred as old and is now transferred as now.
 func (x *transfers) nameChanged(g *GeoRoute, st *state, zone, name string, old, now []dns.RR) {
-	if len(old) == 0 && len(now) == 0 {
-		return
+	aliased := x.aliases[name]
+	_, sealed := x.sealed[zone]
+	if !sealed && len(aliased) == 0 || len(old) == 0 && len(now) == 0 {
+		return // no secondary has the zone yet: its first transfer is whole
 	}
 	p := x.pending[zone]
-	if p == nil {
-		p = journal.NewPending() // also for a zone reset since its seal: the diff tells what changed
+	if !sealed || x.reset[zone] {
+		p = journal.NewPending() // the zone goes whole: only whether it changed counts
+	} else if p == nil {
+		p = journal.NewPending()
 		x.pending[zone] = p
 	}
 	if !p.Change(old, now) {
 		return
 	}
-	if p.Len() > journalRecords {
+	switch {
+	case !sealed:
+	case p.Len() > journalRecords:
 		x.changed(g, st, zone)
-	} else {
+	default:
 		x.moved(g, st, zone)
 	}
-	for _, z := range x.aliases[name] {
+	for _, z := range aliased {
 		x.changed(g, st, z)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,7 @@ type GeoRoute struct {
 	updates   map[string][]dnsupdate.Grant // TSIG key -> what it may change by UPDATE
 	serials   serials                      // every zone's SOA as served: its serial follows its changes
 	xfr       *transfers                   // what zone transfers keep: the journal, serials transferred
+	signing   signing                      // how the dnssec plugin signs our zones, when the block has it
 	rtts      *rtt.Store
 	cat       *catalog.Catalog      // zones, edges, pools, names, overrides: the one write path
 	names     *route.Names          // the catalog's index of every name; queries read it lock-free
@@ -234,7 +236,9 @@ func (q *query) reply(res result, ecs *dns.EDNS0_SUBNET) *dns.Msg {
 	m.SetReply(r)
 	m.Authoritative = !res.referral
 	m.Rcode = res.rcode
-	m.Answer, m.Ns, m.Extra = res.answer, res.ns, res.extra
+	// Clipped: the plugins ahead of georoute that wrap its writer (dnssec adds RRSIGs) append to
+	// these, and they may be the zone's own slices, shared by every query.
+	m.Answer, m.Ns, m.Extra = slices.Clip(res.answer), slices.Clip(res.ns), slices.Clip(res.extra)
 	if ro := r.IsEdns0(); ro != nil {
 		// Our own OPT, so that none of the query's undefined flag bits is echoed (RFC 6891
 		// section 6.1.4); CoreDNS's writer gives it the UDP size the query's OPT says, which

@@ -64,6 +64,11 @@ func (q *query) resolve(qname string, owner string) result {
 	}
 	z := q.st.zones[origin]
 	names := q.g.names
+	if (q.qtype == dns.TypeCDS || q.qtype == dns.TypeCDNSKEY) && qname == origin {
+		if r, ok := q.apexKeys(z, origin, owner); ok {
+			return r
+		}
+	}
 
 	if q.belowCut(qname, origin) {
 		return q.zoneLookup(z, qname)

@@ -435,6 +435,3 @@ func cidrError(err error, id string, deleting bool) error {
 		notFound: func() error { return route53.NoSuchCidrCollection(id) },
 	}.of(err)
 }
-
-// DNSSEC: zones are not signed until the DNSSEC issue lands; it fills this in.
-func (b *route53Backend) DNSSEC(string) (route53.DNSSEC, error) { return route53.NotSigning, nil }

@@ -127,6 +127,19 @@ func TestClusterPartition(t *testing.T) {
 		t.Fatal(err)
 	}
 	awaitA(t, c, "gone.example.net.", childEdgeAddr["iad1"], time.Second) // still what it had
+	// n3's presence lapses: n1 no longer counts it live (Route 53's GetChange waits for live nodes).
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		var live []string
+		for _, o := range a.status(t).Store.Nodes {
+			live = append(live, o.Name)
+		}
+		if strings.Join(live, " ") == "n1 n2" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("n1 counts %v live with n3 cut off", live)
+		}
+	}
 
 	link.heal()
 	awaitA(t, c, "gone.example.net.", "", 20*time.Second)

@@ -30,6 +30,11 @@ type nodeStatus struct {
 		Error     string `json:"error"`
 		Revision  int64  `json:"revision"`
 		Lag       int64  `json:"lag"`
+		Node      string `json:"node"`
+		Nodes     []struct {
+			Name    string `json:"name"`
+			Applied int64  `json:"applied_revision"`
+		} `json:"nodes"`
 	} `json:"store"`
 }
 
@@ -47,12 +52,13 @@ func startNode(t testing.TB, name string, endpoints []string, prefix, extra stri
 				config ../georoute.yaml
 				store etcd://%s
 				store_prefix %s
+				store_node %s
 				api %s
 				api_token env:GEOROUTE_API_TOKEN write
 				reload 0
 				%s
 			}
-		}`, port, strings.Join(endpoints, ","), prefix, apiAddr, extra)
+		}`, port, strings.Join(endpoints, ","), prefix, name, apiAddr, extra)
 		c, err := spawnChild(t, corefile, apiAddr, dnsAddr)
 		if err == nil {
 			return &node{child: c, name: name}
@@ -238,8 +244,18 @@ func TestCluster(t *testing.T) {
 		if conflicts == 0 {
 			t.Error("20 rounds of writes to two nodes at once and never a conflict")
 		}
-		// Every node is at the same revision.
+		// Every node is at the same revision, and each sees the three live.
 		awaitSameRevision(t, nodes, 5*time.Second)
+		for _, n := range nodes {
+			st := n.status(t)
+			var live []string
+			for _, o := range st.Store.Nodes {
+				live = append(live, o.Name)
+			}
+			if st.Store.Node != n.name || strings.Join(live, " ") != "n1 n2 n3" {
+				t.Errorf("%s's status: node %q, live %v", n.name, st.Store.Node, live)
+			}
+		}
 	})
 
 	t.Run("etcd stopped, then back", func(t *testing.T) {

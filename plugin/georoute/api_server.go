@@ -79,6 +79,10 @@ func (g *GeoRoute) startBackground(bg *background) error {
 		bg.wg.Add(2)
 		go func(db store.Store) { defer bg.wg.Done(); g.follow(db, bg.stop) }(g.db)
 		go func(db store.Store) { defer bg.wg.Done(); g.probe(db, bg.stop) }(g.db)
+		if p, ok := g.db.(presence); ok {
+			bg.wg.Add(1)
+			go func() { defer bg.wg.Done(); g.announce(p, bg.stop) }()
+		}
 	}
 	bg.wg.Add(1)
 	go func() {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -40,11 +41,13 @@ var errDiverged = errors.New("does not apply to this node's state")
 // it last said it had.
 type storeHealth struct {
 	mu      sync.Mutex
-	err     error     // the last failure to reach it; nil once it answers again
-	since   time.Time // when it stopped answering
-	rev     int64     // the store's revision, as last read
-	checked time.Time // when
-	resync  string    // why the node last read the store whole, and when
+	err     error       // the last failure to reach it; nil once it answers again
+	since   time.Time   // when it stopped answering
+	rev     int64       // the store's revision, as last read
+	checked time.Time   // when
+	resync  string      // why the node last read the store whole, and when
+	node    string      // this node's name (store_node); the host's when empty
+	nodes   []etcd.Node // the live nodes, as last read (presence.go)
 }
 
 func (h *storeHealth) reached(rev int64) {
@@ -268,16 +271,18 @@ func (g *GeoRoute) probe(db store.Store, stop <-chan struct{}) {
 
 // storeStatus is the store's part of GET /v1/status.
 type storeStatus struct {
-	Kind            string `json:"kind"` // file or etcd
-	Where           string `json:"where"`
-	Reachable       bool   `json:"reachable"`
-	Error           string `json:"error,omitempty"`
-	Since           string `json:"unreachable_since,omitempty"`
-	Revision        int64  `json:"revision"` // the store's, as last read
-	Checked         string `json:"checked,omitempty"`
-	AppliedRevision int64  `json:"applied_revision"`
-	Lag             int64  `json:"lag"` // revisions the store has that this node has not applied
-	LastResync      string `json:"last_resync,omitempty"`
+	Kind            string      `json:"kind"` // file or etcd
+	Where           string      `json:"where"`
+	Reachable       bool        `json:"reachable"`
+	Error           string      `json:"error,omitempty"`
+	Since           string      `json:"unreachable_since,omitempty"`
+	Revision        int64       `json:"revision"` // the store's, as last read
+	Checked         string      `json:"checked,omitempty"`
+	AppliedRevision int64       `json:"applied_revision"`
+	Lag             int64       `json:"lag"` // revisions the store has that this node has not applied
+	LastResync      string      `json:"last_resync,omitempty"`
+	Node            string      `json:"node,omitempty"`  // this node's name
+	Nodes           []etcd.Node `json:"nodes,omitempty"` // the live nodes sharing the store
 }
 
 // status is what GET /v1/status shows of the store.
@@ -290,7 +295,11 @@ func (g *GeoRoute) status() storeStatus {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := storeStatus{Kind: "etcd", Where: g.storePath + " prefix " + g.etcdPrefix(), Reachable: h.err == nil, Revision: h.rev,
-		AppliedRevision: applied, Lag: max(0, h.rev-applied), LastResync: h.resync}
+		AppliedRevision: applied, Lag: max(0, h.rev-applied), LastResync: h.resync, Nodes: h.nodes}
+	s.Node = h.node
+	if s.Node == "" {
+		s.Node, _ = os.Hostname()
+	}
 	if !h.checked.IsZero() {
 		s.Checked = h.checked.UTC().Format(time.RFC3339Nano)
 	}

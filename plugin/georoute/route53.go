@@ -63,7 +63,7 @@ func (b *route53Backend) Zone(origin string) (route53.Zone, bool) {
 	return b.zoneOf(b.g.state.Load(), origin)
 }
 
-func (b *route53Backend) Rev() int64 { return b.g.cat.View().Rev }
+func (b *route53Backend) Rev() int64 { return b.g.syncedRev() } // INSYNC: every live node has it
 
 func (b *route53Backend) CreateZone(origin string, spec model.Zone) (int64, error) {
 	ch := (&catalog.Change{}).PutZone(origin, spec)

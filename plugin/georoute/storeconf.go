@@ -19,6 +19,7 @@ import (
 //	store_tls CERT KEY CA
 //	store_max_txn_ops 1024
 //	store_max_changes 100000
+//	store_node n1
 //
 // The store_ lines but store itself are for an etcd store only.
 
@@ -67,6 +68,12 @@ func (g *GeoRoute) parseStore(c *caddy.Controller, prop string, abs func(string)
 			return c.Errf("store_tls: %v", err)
 		}
 		etcdConf().TLS = cfg
+	case "store_node":
+		if len(args) != 1 || strings.Contains(args[0], "/") {
+			return c.Errf("store_node takes this node's name among those sharing the store (default: the host's)")
+		}
+		etcdConf()
+		g.storeHealth.node = args[0]
 	case "store_max_changes":
 		n, err := strconv.Atoi(strings.Join(args, " "))
 		if len(args) != 1 || err != nil || n < 1 {
@@ -86,7 +93,7 @@ func (g *GeoRoute) parseStore(c *caddy.Controller, prop string, abs func(string)
 // checkStore checks the store's lines against each other once the block is read.
 func (g *GeoRoute) checkStore(c *caddy.Controller) error {
 	if g.etcdConf != nil && len(g.etcdConf.Endpoints) == 0 {
-		return c.Err("store_prefix, store_tls, store_max_txn_ops and store_max_changes are for 'store etcd://HOST:PORT'")
+		return c.Err("store_prefix, store_tls, store_max_txn_ops, store_max_changes and store_node are for 'store etcd://HOST:PORT'")
 	}
 	return nil
 }

@@ -16,7 +16,7 @@ func TestParseStore(t *testing.T) {
 	}{
 		{input: "store s.db"},
 		{input: "store etcd://127.0.0.1:2379", endpoints: "127.0.0.1:2379"},
-		{input: "store etcd://127.0.0.1:2379,[::1]:22379,etcd.example.net:2379\n store_prefix /georoute/prod/\n store_max_txn_ops 1024\n store_max_changes 500", endpoints: "127.0.0.1:2379 [::1]:22379 etcd.example.net:2379", prefix: "/georoute/prod/"},
+		{input: "store etcd://127.0.0.1:2379,[::1]:22379,etcd.example.net:2379\n store_prefix /georoute/prod/\n store_max_txn_ops 1024\n store_max_changes 500\n store_node n1", endpoints: "127.0.0.1:2379 [::1]:22379 etcd.example.net:2379", prefix: "/georoute/prod/"},
 		{input: "store etcd://", wantErr: `"" is not HOST:PORT`},
 		{input: "store etcd://127.0.0.1", wantErr: `"127.0.0.1" is not HOST:PORT`},
 		{input: "store a.db b.db", wantErr: "store takes one file, or etcd://"},
@@ -24,6 +24,7 @@ func TestParseStore(t *testing.T) {
 		{input: "store etcd://127.0.0.1:2379\n store_max_txn_ops 2", wantErr: "store_max_txn_ops takes etcd's --max-txn-ops"},
 		{input: "store etcd://127.0.0.1:2379\n store_tls a.pem", wantErr: "store_tls takes CERT KEY CA"},
 		{input: "store etcd://127.0.0.1:2379\n store_tls /nonexistent/c.pem /nonexistent/k.pem /nonexistent/ca.pem", wantErr: "store_tls: open /nonexistent/c.pem"},
+		{input: "store etcd://127.0.0.1:2379\n store_node a/b", wantErr: "store_node takes this node's name"},
 		{input: "store s.db\n store_prefix /georoute/", wantErr: "are for 'store etcd://HOST:PORT'"},
 	} {
 		c := caddy.NewTestController("dns", "georoute {\n zones testdata/zones\n "+tc.input+"\n}")

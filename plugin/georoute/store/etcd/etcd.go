@@ -91,6 +91,8 @@ type Store struct {
 	watches sync.WaitGroup
 	closeMu sync.Mutex
 	closed  bool
+	leaseMu sync.Mutex
+	lease   clientv3.LeaseID // of this node's presence (presence.go); 0 before the first
 }
 
 // Open connects to etcd. It does not wait for etcd to answer: the first request does.
@@ -161,6 +163,13 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.closeMu.Unlock()
+	s.leaseMu.Lock()
+	if s.lease != 0 { // gone at once rather than PresenceTTL later
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		s.cli.Revoke(ctx, s.lease)
+		cancel()
+	}
+	s.leaseMu.Unlock()
 	s.cancel()
 	s.watches.Wait()
 	return s.cli.Close()

@@ -288,3 +288,30 @@ func TestEtcdProcess(t *testing.T) {
 		t.Errorf("watch after a restart: %+v", e)
 	}
 }
+
+// TestPresence: nodes that announce themselves are listed with the revision they applied; one
+// whose store closes is gone at once.
+func TestPresence(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	a, b := openAt(t, c, "/georoute/presence/", Options{}), openAt(t, c, "/georoute/presence/", Options{})
+	for _, step := range []struct {
+		s       *Store
+		name    string
+		applied int64
+	}{{a, "n1", 3}, {b, "n2", 2}, {a, "n1", 5}} {
+		if err := step.s.Announce(step.name, step.applied); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Announce("a/b", 1); err == nil {
+		t.Error("a node name with a slash")
+	}
+	nodes, err := a.Nodes()
+	if err != nil || len(nodes) != 2 || nodes[0].Name != "n1" || nodes[0].Applied != 5 || nodes[1].Name != "n2" || nodes[1].Applied != 2 {
+		t.Fatalf("nodes %+v (%v)", nodes, err)
+	}
+	b.Close()
+	if nodes, err := a.Nodes(); err != nil || len(nodes) != 1 || nodes[0].Name != "n1" {
+		t.Errorf("nodes after n2 closed: %+v (%v)", nodes, err)
+	}
+}

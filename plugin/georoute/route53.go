@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/coredns/coredns/plugin/file"
 	"github.com/coredns/coredns/plugin/file/tree"
@@ -114,18 +115,27 @@ func zoneError(err error, origin string, deleting bool) error {
 // one meanwhile, the batch is made again from what it holds now.
 func (b *route53Backend) ChangeRecordSets(origin string, changes []route53.Change) (int64, error) {
 	for attempt := 0; ; attempt++ {
+		read := b.g.cat.View().Rev
 		ch, err := b.batch(origin, changes)
 		if err != nil {
 			return 0, err
 		}
 		rev, _, err := b.g.writeAt(ch)
 		var ce *catalog.Error
-		if errors.As(err, &ce) && ce.Code == catalog.CodeChanged && attempt < 5 {
+		if errors.As(err, &ce) && ce.Code == catalog.CodeChanged && attempt < maxBatchAttempts {
+			// Another write changed a name first: each round one of the writers racing for a
+			// name wins, so read again once this node has applied what won.
+			for deadline := time.Now().Add(50*time.Millisecond); b.g.cat.View().Rev == read && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
 			continue
 		}
 		return rev, changeError(err)
 	}
 }
+
+// maxBatchAttempts bounds how often a batch is made again because names it reads changed.
+const maxBatchAttempts = 64
 
 func (b *route53Backend) batch(origin string, changes []route53.Change) (*catalog.Change, error) {
 	st := b.g.state.Load()

@@ -379,3 +379,42 @@ func TestRoute53FailoverCidr(t *testing.T) {
 		change(types.ChangeActionCreate, routed("d.fo.test", types.RRTypeA, "x", cidr("paris"), "192.0.2.93"))}}})
 	wantCode(t, err, "InvalidChangeBatch", "no location paris")
 }
+
+// TestRoute53ConcurrentSets: batches that change one name's routing record sets at once are all
+// applied (each is made again from what the name holds when another committed first), none lost.
+func TestRoute53ConcurrentSets(t *testing.T) {
+	s := startRoute53(t, t.TempDir())
+	id := *s.createZone("race.test", "race").HostedZone.Id
+	const n = 12
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := s.change(id, change(types.ChangeActionCreate,
+				routed("www.race.test", types.RRTypeA, fmt.Sprint("s", i), weight(int64(i+1)), fmt.Sprintf("192.0.2.%d", i+1))))
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("a concurrent batch: %v", err)
+		}
+	}
+	got := 0
+	for _, rs := range s.sets(id) {
+		if *rs.Name == "www.race.test." {
+			got++
+		}
+	}
+	if got != n {
+		t.Errorf("%d record sets of %d concurrent batches", got, n)
+	}
+	seen := map[string]bool{}
+	for range 400 {
+		for _, a := range s.answerFor(london, "www.race.test.", dns.TypeA) {
+			seen[a] = true
+		}
+	}
+	if len(seen) < n/2 {
+		t.Errorf("weighted over %d record sets answered only %v", n, seen)
+	}
+}

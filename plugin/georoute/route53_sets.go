@@ -16,7 +16,7 @@ import (
 // A name with Route 53 routing record sets or aliases is changed as a whole: the batch's changes
 // of it are applied in order to what it holds (read from the served state), and the result
 // becomes the name, its pool and its edges (package recordsets), put in one catalog Change
-// conditional on the name being as read (catalog.Op.Expect).
+// conditional on the name being as read (a catalog.Check).
 
 // nameEdit is a name being changed by a batch.
 type nameEdit struct {
@@ -222,24 +222,14 @@ func (e *nameEdit) ops(ch *catalog.Change, v *catalog.View, origin string, l rec
 			ch.Ops[len(ch.Ops)-1].Field = field(e.last)
 		}
 	}
-	var expect *model.Name
-	if e.old != nil {
-		s := e.old.Spec()
-		expect = &s
-	}
+	ch.AddCheck(origin, e.name, e.old, field(e.last)) // as read: else the batch is made again
 	empty := len(spec.Records) == 0 && spec.Pool == "" && len(spec.Aliases) == 0 && len(spec.Sets) == 0
 	switch {
 	case empty && e.old == nil:
 	case empty:
 		ch.DeleteName(origin, e.name, field(e.last))
-		ch.Ops[len(ch.Ops)-1].Expect = expect
 	default:
 		ch.PutName(origin, e.name, spec, field(e.last))
-		op := &ch.Ops[len(ch.Ops)-1]
-		op.Expect, op.IfAbsent = expect, e.old == nil
-		if op.Expect == nil {
-			op.Expect = &model.Name{}
-		}
 	}
 	// What the name's record sets no longer make.
 	if e.old != nil && e.old.Extra != nil {

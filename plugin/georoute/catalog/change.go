@@ -63,13 +63,6 @@ type Op struct {
 	IfAbsent  bool           // the name has no records of the type (a zone op: the zone does not exist)
 	IfPresent bool           // it has some (a zone op: the zone exists)
 	IfEquals  []model.Record // non-nil: they are exactly these (TTL and values, in any order)
-
-	// For a NameKind op, Expect is a condition on the name's binding before the op (nil: none):
-	// the name is bound exactly so (Expect.Pool, Edge, TTL, Records, Sets, Aliases), or, when
-	// IfAbsent is set too, not bound at all. A front door that read the name to compute the op
-	// (Route 53's routing record sets) makes sure that nothing changed it meanwhile: if
-	// something did, the change is refused with CodeChanged, and the front door reads again.
-	Expect *model.Name
 }
 
 // Change is any mix of puts and deletes, validated against the current state plus the change

@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 
@@ -332,9 +331,6 @@ func (c *Catalog) prepareNames(before, v *View, ch *Change, s *Stage, p *Plan) e
 		p.read(store.Names, store.NameKey(name), false)
 		p.read(ZonesKind, op.Zone, false)
 		old := cur(name)
-		if op.Kind == NameKind && op.Expect != nil && !expected(old, op) {
-			return errorf(Conflict, CodeChanged, op.Field, "%s changed meanwhile: read it again", name)
-		}
 		if op.Delete {
 			switch {
 			case old == nil:
@@ -480,26 +476,6 @@ func (c *Catalog) rrset(v *View, op *Op, old *route.Binding) error {
 		return errorf(NotFound, CodeNoRRSet, op.Field, "%s has no %s records", op.ID, t)
 	}
 	return nil
-}
-
-// expected reports whether old is what op.Expect says the name is bound to.
-func expected(old *route.Binding, op *Op) bool {
-	if op.IfAbsent {
-		return old == nil
-	}
-	if old == nil || old.Source != route.FromAPI {
-		return false
-	}
-	have, want := old.Spec(), *op.Expect
-	want.Records = slices.Clone(want.Records)
-	want.Normalize()
-	if len(want.Records) == 0 {
-		want.Records = nil
-	}
-	got, _ := canonical(old.Name, op.Zone, "", have.Records)
-	exp, err := canonical(old.Name, op.Zone, "", want.Records)
-	return err == nil && slices.Equal(got, exp) && have.Pool == want.Pool && have.Edge == want.Edge && have.TTL == want.TTL &&
-		reflect.DeepEqual(have.Sets, want.Sets) && reflect.DeepEqual(have.Aliases, want.Aliases)
 }
 
 func routedBy(b *route.Binding) string {

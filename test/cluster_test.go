@@ -42,10 +42,9 @@ type nodeStatus struct {
 // lines in its georoute block.
 func startNode(t testing.TB, name string, endpoints []string, prefix, extra string) *node {
 	t.Helper()
-	for attempt := 1; ; attempt++ {
-		apiAddr, dnsAddr := freeAddrTB(t), freeUDP(t)
+	c := onFreePorts(t, freeAddrTB(t), freeUDP(t), func(apiAddr, dnsAddr string) (*child, error) {
 		_, port, _ := net.SplitHostPort(dnsAddr)
-		corefile := fmt.Sprintf(`.:%s {
+		return spawnChild(t, fmt.Sprintf(`.:%s {
 			bind 127.0.0.1
 			georoute {
 				zones ../zones
@@ -58,16 +57,9 @@ func startNode(t testing.TB, name string, endpoints []string, prefix, extra stri
 				reload 0
 				%s
 			}
-		}`, port, strings.Join(endpoints, ","), prefix, name, apiAddr, extra)
-		c, err := spawnChild(t, corefile, apiAddr, dnsAddr)
-		if err == nil {
-			return &node{child: c, name: name}
-		}
-		if attempt < 5 && (strings.Contains(err.Error(), "address already in use") || strings.Contains(err.Error(), "is taken")) {
-			continue
-		}
-		t.Fatalf("node %s: %v", name, err)
-	}
+		}`, port, strings.Join(endpoints, ","), prefix, name, apiAddr, extra), apiAddr, dnsAddr)
+	})
+	return &node{child: c, name: name}
 }
 
 // startNodes starts n1, n2 and n3 on the etcd at endpoints, under prefix.

@@ -60,13 +60,22 @@ func startChild(t *testing.T, dir, apiAddr, dnsAddr string) *child {
 
 func startChildTB(t testing.TB, dir, apiAddr, dnsAddr string) *child {
 	t.Helper()
+	return onFreePorts(t, apiAddr, dnsAddr, func(apiAddr, dnsAddr string) (*child, error) {
+		return tryStartChild(t, dir, apiAddr, dnsAddr)
+	})
+}
+
+// onFreePorts starts the appliance with start on apiAddr and dnsAddr, and on other ports found
+// free while start fails because a port is taken: test processes run side by side, and a port
+// found free may be taken before the child binds it (the DNS port is found free for UDP, and TCP
+// binds it too).
+func onFreePorts(t testing.TB, apiAddr, dnsAddr string, start func(apiAddr, dnsAddr string) (*child, error)) *child {
+	t.Helper()
 	for attempt := 1; ; attempt++ {
-		c, err := tryStartChild(t, dir, apiAddr, dnsAddr)
+		c, err := start(apiAddr, dnsAddr)
 		if err == nil {
 			return c
 		}
-		// Test processes run side by side, and a port found free may be taken before the child
-		// binds it (the DNS port is found free for UDP, and TCP binds it too): try other ports.
 		if attempt < 5 && (strings.Contains(err.Error(), "address already in use") || strings.Contains(err.Error(), "is taken")) {
 			apiAddr, dnsAddr = freeAddrTB(t), freeUDP(t)
 			continue

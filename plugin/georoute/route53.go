@@ -94,6 +94,8 @@ func zoneError(err error, origin string, deleting bool) error {
 	switch {
 	case ce.Code == catalog.CodeExists:
 		return route53.HostedZoneAlreadyExists("The hosted zone %s already exists.", origin)
+	case ce.Code == catalog.CodeRefUsed:
+		return route53.HostedZoneAlreadyExists("A hosted zone has already been created with the specified caller reference: %s", ce.Message)
 	case ce.Code == catalog.CodeInUse && deleting:
 		return route53.HostedZoneNotEmpty()
 	case ce.Code == catalog.CodeInUse:
@@ -125,7 +127,7 @@ func (b *route53Backend) ChangeRecordSets(origin string, changes []route53.Chang
 		if errors.As(err, &ce) && ce.Code == catalog.CodeChanged && attempt < maxBatchAttempts {
 			// Another write changed a name first: each round one of the writers racing for a
 			// name wins, so read again once this node has applied what won.
-			for deadline := time.Now().Add(50*time.Millisecond); b.g.cat.View().Rev == read && time.Now().Before(deadline); {
+			for deadline := time.Now().Add(50 * time.Millisecond); b.g.cat.View().Rev == read && time.Now().Before(deadline); {
 				time.Sleep(time.Millisecond)
 			}
 			continue

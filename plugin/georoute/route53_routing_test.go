@@ -418,3 +418,42 @@ func TestRoute53ConcurrentSets(t *testing.T) {
 		t.Errorf("weighted over %d record sets answered only %v", n, seen)
 	}
 }
+
+// TestRoute53CallerReferenceRace: creates of different zones with one CallerReference at once:
+// one zone is made, every other create is refused (HostedZoneAlreadyExists, or
+// PriorRequestNotComplete for a client that does not retry).
+func TestRoute53CallerReferenceRace(t *testing.T) {
+	s := startRoute53(t, t.TempDir())
+	const n = 8
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := s.c.CreateHostedZone(ctx, &route53.CreateHostedZoneInput{Name: aws.String(fmt.Sprintf("z%d.race.test", i)), CallerReference: aws.String("one-ref")})
+			errs <- err
+		}()
+	}
+	made := 0
+	for range n {
+		err := <-errs
+		if err == nil {
+			made++
+			continue
+		}
+		if code, _ := apiError(t, err); code != "HostedZoneAlreadyExists" && code != "PriorRequestNotComplete" {
+			t.Errorf("a create refused with %v", err)
+		}
+	}
+	zones, err := s.c.ListHostedZones(ctx, &route53.ListHostedZonesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := 0
+	for _, z := range zones.HostedZones {
+		if aws.ToString(z.CallerReference) == "one-ref" {
+			with++
+		}
+	}
+	if made != 1 || with != 1 {
+		t.Errorf("%d creates succeeded, %d zones have the reference; want 1 and 1", made, with)
+	}
+}

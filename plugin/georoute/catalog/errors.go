@@ -51,6 +51,7 @@ const (
 	CodeRRSetExists = "rrset_exists"   // a record set that must not exist does
 	CodeNoRRSet     = "rrset_missing"  // a record set that must exist does not
 	CodeRRSetDiffer = "rrset_mismatch" // a record set is not what the change expected
+	CodeRefUsed     = "reference_used" // a zone's caller reference names another zone
 )
 
 // Error is why a change was refused. Nothing of a refused change is applied.

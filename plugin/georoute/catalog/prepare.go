@@ -287,6 +287,16 @@ func (c *Catalog) stageZone(v *View, o *Objects, op *Op, i int, p *Plan) error {
 			return errorf(Conflict, CodeInUse, op.Field, "zone %s would take over %d names of zone %s: delete them first", origin, n, v.ZoneOf(origin))
 		}
 		p.read(store.Names, store.NameKey(origin), true)
+		if ref := op.ZoneSpec.CallerReference; ref != "" {
+			// Route 53's CallerReference names one zone: two creates with one reference at
+			// once read every zone, so the second conflicts and finds the first.
+			for other, z := range o.Zones {
+				if z.CallerReference == ref && other != origin {
+					return errorf(Conflict, CodeRefUsed, op.Field, "caller reference %q was used for zone %s", ref, other)
+				}
+			}
+			p.read(store.Zones, "", true)
+		}
 	}
 	p.Created[i] = !served
 	o.Zones[origin] = op.ZoneSpec

@@ -150,6 +150,21 @@ func TestDNSSECSigned(t *testing.T) {
 	if got[london] != "192.0.2.10" || got[mtnView] != "198.51.100.10" {
 		t.Errorf("routed answers: %v, want fra1 for London and iad1 for Mountain View", got)
 	}
+	// A name asked in cases of its own (0x20) finds the signature of its answer set: one
+	// signature however the name is written (ECDSA signs differently every time).
+	sig := func(name string) string {
+		r := s.ask(signedQuery(name, dns.TypeA, london))
+		verified(t, name, r.Answer, s.keys, "example.net.")
+		for _, rr := range r.Answer {
+			if s, ok := rr.(*dns.RRSIG); ok {
+				return s.Signature
+			}
+		}
+		return ""
+	}
+	if a, b, c := sig("www.example.net."), sig("WwW.eXaMpLe.NeT."), sig("WWW.EXAMPLE.NET."); a == "" || a != b || a != c {
+		t.Errorf("www from London in three cases: signatures %q, %q, %q, want one", a, b, c)
+	}
 
 	// Static answers, and a CNAME to a routed name: every set signed.
 	for _, q := range []struct {
@@ -335,7 +350,7 @@ func TestDNSSECSharedZoneData(t *testing.T) {
 }
 
 // askVia sends m through handler h as client ip.
-func askVia(t *testing.T, h interface {
+func askVia(t testing.TB, h interface {
 	ServeDNS(context.Context, dns.ResponseWriter, *dns.Msg) (int, error)
 }, ip string, m *dns.Msg) (*dns.Msg, int) {
 	t.Helper()

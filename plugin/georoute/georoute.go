@@ -200,7 +200,13 @@ func (g *GeoRoute) compute(j *job) (*dns.Msg, int) {
 	q := queryPool.Get().(*query)
 	q.start(g, j.st, j.ctx, j.w, r, r.Question[0].Qtype, addr)
 	q.clientSize = j.size
-	m := q.reply(q.resolve(j.qname, r.Question[0].Name), ecs)
+	owner := r.Question[0].Name
+	if g.signing.probe != nil {
+		// dnssec caches a signature by the RRset as written: with owners in lower case, a name
+		// asked in a case of its own (0x20, as some resolvers ask) still finds its signature.
+		owner = j.qname
+	}
+	m := q.reply(q.resolve(j.qname, owner), ecs)
 	q.finish()
 	if m == nil {
 		return nil, dns.RcodeServerFailure

@@ -56,7 +56,7 @@ type Client struct {
 	Addr netip.Addr
 	Geo  geoip.Result
 
-	row       []float32
+	row       rtt.Row
 	profile   *rtt.Profile
 	looked    bool
 	geoPrefix netip.Prefix

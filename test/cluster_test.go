@@ -42,13 +42,21 @@ type nodeStatus struct {
 // lines in its georoute block.
 func startNode(t testing.TB, name string, endpoints []string, prefix, extra string) *node {
 	t.Helper()
+	return startNodeConf(t, name, endpoints, prefix, "../georoute.yaml", "", extra)
+}
+
+// startNodeConf is startNode with the config file config and the lines plugins in the server
+// block (healthprobe).
+func startNodeConf(t testing.TB, name string, endpoints []string, prefix, config, plugins, extra string) *node {
+	t.Helper()
 	c := onFreePorts(t, freeAddrTB(t), freeUDP(t), func(apiAddr, dnsAddr string) (*child, error) {
 		_, port, _ := net.SplitHostPort(dnsAddr)
 		return spawnChild(t, fmt.Sprintf(`.:%s {
 			bind 127.0.0.1
+			%s
 			georoute {
 				zones ../zones
-				config ../georoute.yaml
+				config %s
 				store etcd://%s
 				store_prefix %s
 				store_node %s
@@ -57,7 +65,7 @@ func startNode(t testing.TB, name string, endpoints []string, prefix, extra stri
 				reload 0
 				%s
 			}
-		}`, port, strings.Join(endpoints, ","), prefix, name, apiAddr, extra), apiAddr, dnsAddr)
+		}`, port, plugins, config, strings.Join(endpoints, ","), prefix, name, apiAddr, extra), apiAddr, dnsAddr)
 	})
 	return &node{child: c, name: name}
 }

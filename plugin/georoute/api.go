@@ -68,12 +68,13 @@ func (b backend) edgeView(v *catalog.View, id string) (api.Edge, bool) {
 		return api.Edge{}, false
 	}
 	h := noChecker
+	var nodes []api.NodeHealth
 	if b.g.prober != nil {
 		if s, ok := b.g.prober.Status(id); ok {
-			h = s
+			h, nodes = b.g.edgeHealth(id, s)
 		}
 	}
-	return api.Edge{ID: id, Edge: spec, Source: v.Source(catalog.EdgeKind, id).String(), Health: &h}, true
+	return api.Edge{ID: id, Edge: spec, Source: v.Source(catalog.EdgeKind, id).String(), Health: &h, Nodes: nodes}, true
 }
 
 func (b backend) Edges() []api.Edge {

@@ -17,6 +17,7 @@ import (
 	"github.com/georoute/appliance/plugin/georoute/api/route53"
 	"github.com/georoute/appliance/plugin/georoute/api/sigv4"
 	"github.com/georoute/appliance/plugin/georoute/store"
+	"github.com/georoute/appliance/plugin/pkg/health"
 )
 
 // apiConfig is the API's part of the Corefile.
@@ -82,6 +83,10 @@ func (g *GeoRoute) startBackground(bg *background) error {
 		if p, ok := g.db.(presence); ok {
 			bg.wg.Add(1)
 			go func() { defer bg.wg.Done(); g.announce(p, bg.stop) }()
+		}
+		if o, ok := g.db.(observer); ok && g.prober != nil {
+			bg.wg.Add(1)
+			go func(p health.Prober) { defer bg.wg.Done(); g.shareHealth(o, p, bg.stop) }(g.prober)
 		}
 	}
 	bg.wg.Add(1)

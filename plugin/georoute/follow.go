@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
@@ -40,14 +39,27 @@ var errDiverged = errors.New("does not apply to this node's state")
 // storeHealth is what this node knows of its shared store: whether it answers, and the revision
 // it last said it had.
 type storeHealth struct {
-	mu      sync.Mutex
-	err     error       // the last failure to reach it; nil once it answers again
-	since   time.Time   // when it stopped answering
-	rev     int64       // the store's revision, as last read
-	checked time.Time   // when
-	resync  string      // why the node last read the store whole, and when
-	node    string      // this node's name (store_node); the host's when empty
-	nodes   []etcd.Node // the live nodes, as last read (presence.go)
+	mu       sync.Mutex
+	err      error       // the last failure to reach it; nil once it answers again
+	since    time.Time   // when it stopped answering
+	rev      int64       // the store's revision, as last read
+	checked  time.Time   // when
+	resync   string      // why the node last read the store whole, and when
+	node     string      // this node's name (store_node); the host's when empty
+	snapshot string      // store_snapshot: the file of the last state this node read
+	nodes    []etcd.Node // the live nodes, as last read (presence.go)
+
+	shared sharedHealth // the other nodes' health observations (healthshare.go)
+}
+
+// unreachableFor is how long the store has not answered: 0 while it does.
+func (h *storeHealth) unreachableFor() time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err == nil {
+		return 0
+	}
+	return time.Since(h.since)
 }
 
 func (h *storeHealth) reached(rev int64) {
@@ -296,10 +308,7 @@ func (g *GeoRoute) status() storeStatus {
 	defer h.mu.Unlock()
 	s := storeStatus{Kind: "etcd", Where: g.storePath + " prefix " + g.etcdPrefix(), Reachable: h.err == nil, Revision: h.rev,
 		AppliedRevision: applied, Lag: max(0, h.rev-applied), LastResync: h.resync, Nodes: h.nodes}
-	s.Node = h.node
-	if s.Node == "" {
-		s.Node, _ = os.Hostname()
-	}
+	s.Node = g.nodeName()
 	if !h.checked.IsZero() {
 		s.Checked = h.checked.UTC().Format(time.RFC3339Nano)
 	}

@@ -2,6 +2,7 @@ package georoute
 
 import (
 	"os"
+	"strings"
 	"time"
 
 	"github.com/georoute/appliance/plugin/georoute/store/etcd"
@@ -24,13 +25,16 @@ type presence interface {
 	Nodes() ([]etcd.Node, error)
 }
 
-// nodeName is this node's name among those sharing the store: store_node, else the host's.
+// nodeName is this node's name among those sharing the store (and as the checker of Route 53's
+// health checks): store_node, else the host's.
 func (g *GeoRoute) nodeName() string {
 	if g.storeHealth.node != "" {
 		return g.storeHealth.node
 	}
-	name, _ := os.Hostname()
-	return name
+	if name, _ := os.Hostname(); name != "" && !strings.Contains(name, "/") {
+		return name
+	}
+	return "georoute"
 }
 
 // announce keeps this node's presence and reads the others' until stop is closed.

@@ -6,12 +6,10 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"os"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/georoute/appliance/plugin/georoute/api/route53"
@@ -181,7 +179,15 @@ func (b *route53Backend) lookupIn(v *catalog.View) recordsets.Lookup {
 
 // healthCheckTarget is the prober's id of health check id's own target: not an edge id (those
 // have no '/').
-func healthCheckTarget(id string) string { return "route53/healthcheck/" + id }
+func healthCheckTarget(id string) string { return healthCheckTargetPrefix + id }
+
+const healthCheckTargetPrefix = "route53/healthcheck/"
+
+// healthCheckOf is the health check whose own target the prober's target is, false when it is
+// an edge.
+func healthCheckOf(target string) (string, bool) {
+	return strings.CutPrefix(target, healthCheckTargetPrefix)
+}
 
 // healthCheckTargets is what the prober runs for the health checks of v themselves: one target
 // each that probes an endpoint and is not disabled.
@@ -289,14 +295,15 @@ func (m objectErrors) of(err error) error {
 	return route53.InvalidInput("%s", ce.Error())
 }
 
-// HealthCheckStatus is what this node's prober last found of health check id: one observation,
-// as Route 53 gives one of each of its checkers; none before the first probe.
+// HealthCheckStatus is what the prober of each live node last found of health check id, as
+// Route 53 gives one observation of each of its checkers: this node's now, the others' as they
+// last said (when its result changed, or within 30 s); none of a node before its first probe.
 func (b *route53Backend) HealthCheckStatus(id string) ([]route53.Observation, error) {
 	hc, ok := b.g.cat.View().Stored.HealthChecks[id]
 	if !ok {
 		return nil, route53.NoSuchHealthCheck(id)
 	}
-	node := nodeName()
+	node := b.g.nodeName()
 	if hc.Disabled {
 		status := "Success: The health check is disabled, so it is healthy"
 		if hc.Inverted {
@@ -307,12 +314,18 @@ func (b *route53Backend) HealthCheckStatus(id string) ([]route53.Observation, er
 	if b.g.prober == nil {
 		return nil, route53.ServiceUnavailable("Nothing probes health checks on this server: add healthprobe to its server block")
 	}
-	st, ok := b.g.prober.Status(healthCheckTarget(id))
-	if !ok || len(st.Checks) == 0 || st.Checks[0].At.IsZero() {
-		return []route53.Observation{}, nil
+	out := []route53.Observation{}
+	if st, ok := b.g.prober.Status(healthCheckTarget(id)); ok && len(st.Checks) > 0 && !st.Checks[0].At.IsZero() {
+		cs := st.Checks[0]
+		out = append(out, route53.Observation{Region: node, IPAddress: sourceAddress(hc), Status: statusReport(hc, cs), Checked: cs.At})
 	}
-	cs := st.Checks[0]
-	return []route53.Observation{{Region: node, IPAddress: sourceAddress(hc), Status: statusReport(hc, cs), Checked: cs.At}}, nil
+	for _, o := range b.g.storeHealth.shared.of(healthCheckTarget(id)) {
+		if o.Check != nil && !o.Check.At.IsZero() {
+			out = append(out, route53.Observation{Region: o.node, IPAddress: o.Addr, Status: statusReport(hc, *o.Check), Checked: o.Check.At})
+		}
+	}
+	slices.SortFunc(out, func(a, b route53.Observation) int { return strings.Compare(a.Region, b.Region) })
+	return out, nil
 }
 
 // statusReport words a probe's result as Route 53's checkers do.
@@ -339,22 +352,6 @@ func statusReport(hc model.HealthCheck, cs health.CheckStatus) string {
 		return "Failure: TLS handshake failed: " + cs.Detail
 	}
 	return "Failure: " + cs.Detail
-}
-
-var node struct {
-	once sync.Once
-	name string
-}
-
-// nodeName names this node as the checker of its observations: its host name.
-func nodeName() string {
-	node.once.Do(func() {
-		node.name, _ = os.Hostname()
-		if node.name == "" {
-			node.name = "georoute"
-		}
-	})
-	return node.name
 }
 
 // sourceAddress is the address this node probes hc's endpoint from (a UDP socket's local

@@ -20,8 +20,10 @@ import (
 //	store_max_txn_ops 1024
 //	store_max_changes 100000
 //	store_node n1
+//	store_snapshot var/snapshot.db
+//	health_quorum 2
 //
-// The store_ lines but store itself are for an etcd store only.
+// The store_ lines but store itself, and health_quorum, are for an etcd store only.
 
 const etcdScheme = "etcd://"
 
@@ -80,6 +82,19 @@ func (g *GeoRoute) parseStore(c *caddy.Controller, prop string, abs func(string)
 			return c.Errf("store_max_changes takes how many revisions the change log keeps, 1 or more")
 		}
 		etcdConf().MaxChanges = n
+	case "store_snapshot":
+		if len(args) != 1 {
+			return c.Errf("store_snapshot takes the file this node keeps the last state it read from etcd in")
+		}
+		etcdConf()
+		g.storeHealth.snapshot = abs(args[0])
+	case "health_quorum":
+		n, err := strconv.Atoi(strings.Join(args, " "))
+		if len(args) != 1 || err != nil || n < 1 {
+			return c.Errf("health_quorum takes how many nodes must see an edge down for it to count as down, 1 or more (default: more than half of those with a verdict)")
+		}
+		etcdConf()
+		g.storeHealth.shared.need = n
 	case "store_max_txn_ops":
 		n, err := strconv.Atoi(strings.Join(args, " "))
 		if len(args) != 1 || err != nil || n < 8 {
@@ -93,7 +108,7 @@ func (g *GeoRoute) parseStore(c *caddy.Controller, prop string, abs func(string)
 // checkStore checks the store's lines against each other once the block is read.
 func (g *GeoRoute) checkStore(c *caddy.Controller) error {
 	if g.etcdConf != nil && len(g.etcdConf.Endpoints) == 0 {
-		return c.Err("store_prefix, store_tls, store_max_txn_ops, store_max_changes and store_node are for 'store etcd://HOST:PORT'")
+		return c.Err("store_prefix, store_tls, store_max_txn_ops, store_max_changes, store_node, store_snapshot and health_quorum are for 'store etcd://HOST:PORT'")
 	}
 	return nil
 }

@@ -13,6 +13,8 @@ func TestParseStore(t *testing.T) {
 		wantErr   string
 		endpoints string
 		prefix    string
+		quorum    int
+		snapshot  string
 	}{
 		{input: "store s.db"},
 		{input: "store etcd://127.0.0.1:2379", endpoints: "127.0.0.1:2379"},
@@ -26,6 +28,12 @@ func TestParseStore(t *testing.T) {
 		{input: "store etcd://127.0.0.1:2379\n store_tls /nonexistent/c.pem /nonexistent/k.pem /nonexistent/ca.pem", wantErr: "store_tls: open /nonexistent/c.pem"},
 		{input: "store etcd://127.0.0.1:2379\n store_node a/b", wantErr: "store_node takes this node's name"},
 		{input: "store s.db\n store_prefix /georoute/", wantErr: "are for 'store etcd://HOST:PORT'"},
+		{input: "store etcd://127.0.0.1:2379\n health_quorum 2\n store_snapshot snap.db", endpoints: "127.0.0.1:2379", quorum: 2, snapshot: "snap.db"},
+		{input: "store etcd://127.0.0.1:2379\n health_quorum 0", wantErr: "health_quorum takes how many nodes"},
+		{input: "store etcd://127.0.0.1:2379\n health_quorum two", wantErr: "health_quorum takes how many nodes"},
+		{input: "store etcd://127.0.0.1:2379\n store_snapshot", wantErr: "store_snapshot takes the file"},
+		{input: "store s.db\n health_quorum 2", wantErr: "are for 'store etcd://HOST:PORT'"},
+		{input: "store s.db\n store_snapshot snap.db", wantErr: "are for 'store etcd://HOST:PORT'"},
 	} {
 		c := caddy.NewTestController("dns", "georoute {\n zones testdata/zones\n "+tc.input+"\n}")
 		g, _, err := parse(c)
@@ -38,6 +46,9 @@ func TestParseStore(t *testing.T) {
 		}
 		if g.etcdConf == nil || strings.Join(g.etcdConf.Endpoints, " ") != tc.endpoints || g.etcdConf.Prefix != tc.prefix {
 			t.Errorf("%q: etcd %+v", tc.input, g.etcdConf)
+		}
+		if g.storeHealth.shared.need != tc.quorum || g.storeHealth.snapshot != tc.snapshot {
+			t.Errorf("%q: health_quorum %d, store_snapshot %q", tc.input, g.storeHealth.shared.need, g.storeHealth.snapshot)
 		}
 	}
 }

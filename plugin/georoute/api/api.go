@@ -69,6 +69,17 @@ type Edge struct {
 	model.Edge
 	Source string         `json:"source"` // config or api
 	Health *health.Status `json:"health,omitempty"`
+	// Nodes is what each node sharing the store sees of the edge, when another node has said;
+	// Health's state is then theirs together (health_quorum).
+	Nodes []NodeHealth `json:"nodes,omitempty"`
+}
+
+// NodeHealth is one node's verdict on an edge, from its own checks.
+type NodeHealth struct {
+	Node   string       `json:"node"`
+	State  health.State `json:"state"`
+	Reason string       `json:"reason,omitempty"`
+	Since  time.Time    `json:"since,omitzero"`
 }
 
 // Pool is a pool as the API shows it.

@@ -40,7 +40,8 @@ type Backend interface {
 	RecordSets(origin, name, typ, ident string, limit int) ([]RecordSet, error)
 	// ChangeRecordSets applies the changes as one change: all or nothing.
 	ChangeRecordSets(origin string, changes []Change) (rev int64, err error)
-	// Rev is the revision applied on this node.
+	// Rev is the revision every live node has applied (this node's, alone): a change of a
+	// later revision is PENDING.
 	Rev() int64
 	HealthCheckBackend
 	CidrBackend

@@ -42,9 +42,20 @@ func delegationSet(z Zone) xDelegationSet {
 	return d
 }
 
+// changeInfo is the ChangeInfo of a change committed at revision rev: INSYNC once every live
+// node has applied it (Backend.Rev), as GetChange says; PENDING until then.
 func (h *handler) changeInfo(rev int64, comment string) xChangeInfo {
 	now := h.o.Now()
-	return xChangeInfo{ID: changePrefix + changeID(rev, now), Status: "INSYNC", SubmittedAt: timestamp(now), Comment: comment}
+	return xChangeInfo{ID: changePrefix + changeID(rev, now), Status: changeStatus(h.b.Rev(), rev), SubmittedAt: timestamp(now), Comment: comment}
+}
+
+// changeStatus is Route 53's status of a change at revision rev when every live node has
+// applied synced.
+func changeStatus(synced, rev int64) string {
+	if synced >= rev {
+		return "INSYNC"
+	}
+	return "PENDING"
 }
 
 func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
@@ -341,10 +352,7 @@ func (h *handler) getChange(c *call) error {
 	if !ok {
 		return newError(http.StatusNotFound, "NoSuchChange", "A change with the specified change ID does not exist: %s", bareID(c.params[0], changePrefix))
 	}
-	info := xChangeInfo{ID: changePrefix + strings.ToUpper(bareID(c.params[0], changePrefix)), Status: "PENDING", SubmittedAt: timestamp(at)}
-	if h.b.Rev() >= rev {
-		info.Status = "INSYNC"
-	}
+	info := xChangeInfo{ID: changePrefix + strings.ToUpper(bareID(c.params[0], changePrefix)), Status: changeStatus(h.b.Rev(), rev), SubmittedAt: timestamp(at)}
 	writeXML(c.w, http.StatusOK, struct {
 		XMLName    xml.Name `xml:"https://route53.amazonaws.com/doc/2013-04-01/ GetChangeResponse"`
 		ChangeInfo xChangeInfo

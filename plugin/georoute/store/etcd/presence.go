@@ -1,6 +1,7 @@
 package etcd
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -32,22 +33,42 @@ func (s *Store) Announce(name string, applied int64) error {
 	defer s.leaseMu.Unlock()
 	ctx, cancel := s.request()
 	defer cancel()
-	if s.lease == 0 {
-		l, err := s.cli.Grant(ctx, int64(PresenceTTL/time.Second))
-		if err != nil {
+	if s.lease != 0 {
+		if _, err := s.cli.KeepAliveOnce(ctx, s.lease); err != nil {
+			s.lease = 0 // expired (cut off too long) or etcd gone: a new one next time
 			return s.unavailable(err)
 		}
-		s.lease = l.ID
-	} else if _, err := s.cli.KeepAliveOnce(ctx, s.lease); err != nil {
-		s.lease = 0 // expired (cut off too long) or etcd gone: a new one next time
-		return s.unavailable(err)
+	}
+	lease, err := s.granted(ctx)
+	if err != nil {
+		return err
 	}
 	v, _ := json.Marshal(Node{Name: name, Applied: applied, At: time.Now().UTC()})
-	if _, err := s.cli.Put(ctx, s.opts.Prefix+"nodes/"+name, string(v), clientv3.WithLease(s.lease)); err != nil {
+	if _, err := s.cli.Put(ctx, s.opts.Prefix+"nodes/"+name, string(v), clientv3.WithLease(lease)); err != nil {
 		s.lease = 0
 		return s.unavailable(err)
 	}
 	return nil
+}
+
+// granted is the presence lease, granted now if the node has none. s.leaseMu is held.
+func (s *Store) granted(ctx context.Context) (clientv3.LeaseID, error) {
+	if s.lease == 0 {
+		l, err := s.cli.Grant(ctx, int64(PresenceTTL/time.Second))
+		if err != nil {
+			return 0, s.unavailable(err)
+		}
+		s.lease = l.ID
+	}
+	return s.lease, nil
+}
+
+// Lease identifies the presence lease now (0: none): what was put under an earlier one is
+// gone, or goes once it expires.
+func (s *Store) Lease() int64 {
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	return int64(s.lease)
 }
 
 // Nodes are the live nodes, by name.

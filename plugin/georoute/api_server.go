@@ -92,7 +92,7 @@ func (g *GeoRoute) startBackground(bg *background) error {
 	bg.wg.Add(1)
 	go func() {
 		defer bg.wg.Done()
-		t := time.NewTicker(time.Second)
+		t := time.NewTicker(matrixRefresh)
 		defer t.Stop()
 		for {
 			select {

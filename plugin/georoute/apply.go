@@ -1,13 +1,10 @@
 package georoute
 
 import (
-	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/georoute/appliance/plugin/georoute/catalog"
 	"github.com/georoute/appliance/plugin/georoute/route"
-	"github.com/georoute/appliance/plugin/georoute/rtt"
 	"github.com/georoute/appliance/plugin/georoute/store"
 )
 
@@ -17,12 +14,10 @@ import (
 // g.writeMu is held.
 func (g *GeoRoute) apply(rev int64, ops []store.Op, p *catalog.Plan) error {
 	for _, op := range ops {
-		if op.Kind == store.RTT && !op.Delete {
-			m, err := decodeMeasurement(op.Value)
-			if err != nil {
-				return fmt.Errorf("store: rtt %s: %v", op.Key, err)
+		if op.Kind == store.RTT {
+			if err := g.applyRTT(op); err != nil {
+				return err
 			}
-			g.rtts.Put(m)
 		}
 	}
 	xfr := g.beforeApply(ops)
@@ -111,39 +106,38 @@ func (g *GeoRoute) compileMatrixNow() {
 	objectsServed.WithLabelValues("rtt_networks").Set(float64(n.matrix.Networks()))
 }
 
-// refreshMatrix recompiles the RTT matrix when measurements came in since it was compiled.
+// matrixRefresh is how often measurements that came in reach the answers.
+const matrixRefresh = 250 * time.Millisecond
+
+// refreshMatrix brings what changed in the RTT store into the matrix that answers, in place and
+// off the writers' lock (rtt.Matrix.Update: the cost follows the clients that changed), after
+// expiring the next slice of old measurements. It compiles the whole matrix again, under the
+// lock, only when the matrix no longer fits the edges: a measured edge it has no slot for, or
+// slots of removed edges that still hold measurements.
 func (g *GeoRoute) refreshMatrix() {
-	g.writeMu.Lock()
-	defer g.writeMu.Unlock()
 	st := g.state.Load()
-	if st == nil || g.rtts.Generation() == st.rttGen {
+	if st == nil || st.matrix == nil {
 		return
 	}
-	g.compileMatrixNow()
-}
-
-// measurement is how an RTT measurement is kept in the store.
-type measurement struct {
-	Client  string    `json:"client"`
-	Edge    string    `json:"edge"`
-	Millis  float64   `json:"rtt_ms"`
-	Count   uint32    `json:"count"`
-	Updated time.Time `json:"updated"`
-}
-
-func encodeMeasurement(m rtt.Measurement) []byte {
-	b, _ := json.Marshal(measurement{Client: m.Client.String(), Edge: m.Edge, Millis: m.Millis, Count: m.Count, Updated: m.Updated})
-	return b
-}
-
-func decodeMeasurement(b []byte) (rtt.Measurement, error) {
-	var v measurement
-	if err := json.Unmarshal(b, &v); err != nil {
-		return rtt.Measurement{}, err
+	maxAge := rttMaxAge(st.files)
+	g.rtts.ExpireSome(time.Now().Add(-maxAge), expireBatch(g.rtts.Clients(), maxAge))
+	at := time.Now()
+	n, recompile := st.matrix.Update(st.files.locate)
+	if recompile || st.matrix.HoldsRemoved() {
+		g.writeMu.Lock()
+		g.compileMatrixNow()
+		g.writeMu.Unlock()
+		return
 	}
-	c, err := rtt.ParseClient(v.Client)
-	if err != nil {
-		return rtt.Measurement{}, err
+	if n == 0 {
+		return
 	}
-	return rtt.Measurement{Client: c, Edge: v.Edge, Millis: v.Millis, Count: v.Count, Updated: v.Updated, Origin: rtt.FromReport}, nil
+	g.writeMu.Lock()
+	if cur := g.state.Load(); cur.matrix.Shares(st.matrix) {
+		next := *cur
+		next.matrixAt = at
+		g.state.Store(&next)
+	}
+	g.writeMu.Unlock()
+	objectsServed.WithLabelValues("rtt_networks").Set(float64(st.matrix.Networks()))
 }

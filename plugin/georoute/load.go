@@ -119,11 +119,9 @@ func (g *GeoRoute) loadStore(db store.Store, start func(catalog.Objects, int64) 
 				}
 			}
 		case store.RTT:
-			m, err := decodeMeasurement(v)
-			if err != nil {
-				return fmt.Errorf("store: rtt %s: %v", key, err)
+			if err := g.loadRTT(key, v); err != nil {
+				return err
 			}
-			g.rtts.Put(m)
 		default:
 			return catalog.LoadObject(&objs, kind, key, v)
 		}

@@ -108,7 +108,7 @@ func (g *GeoRoute) commitGroup(group []*writeReq) {
 	if !group[0].objects() {
 		stage = catalog.NewStage()
 	}
-	rtts := map[string]rtt.Measurement{}
+	rtts := map[rtt.Pair]rtt.Measurement{}
 	now := time.Now()
 	var accepted []*writeReq
 	var plans []*catalog.Plan
@@ -124,17 +124,8 @@ func (g *GeoRoute) commitGroup(group []*writeReq) {
 			}
 			txn = p.Txn
 		}
-		for _, rep := range r.rtts {
-			key := rep.client.String() + "|" + rep.edge
-			var prev *rtt.Measurement
-			if m, ok := rtts[key]; ok {
-				prev = &m
-			} else if m, ok := g.rtts.Get(rep.client, rep.edge); ok {
-				prev = &m
-			}
-			m := rtt.Fold(prev, rep.client, rep.edge, rep.millis, now, rtt.FromReport)
-			rtts[key] = m
-			txn.Ops = append(txn.Ops, store.Op{Kind: store.RTT, Key: key, Value: encodeMeasurement(m)})
+		if len(r.rtts) > 0 {
+			txn.Ops = append(txn.Ops, g.rttOps(r.rtts, rtts, now)...)
 		}
 		accepted, plans, txns = append(accepted, r), append(plans, p), append(txns, txn)
 	}

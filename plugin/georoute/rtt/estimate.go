@@ -42,14 +42,23 @@ func (m *Matrix) Profile(c ClientInfo) *Profile {
 	if c.ID == 0 {
 		return m.estimate(c, nil)
 	}
-	slot := &m.cache[hash64(c.ID, c.ASN)&uint64(len(m.cache)-1)]
+	// Two ways a set: clients whose hashes collide do not take turns evicting each other.
+	h := hash64(c.ID, c.ASN)
+	set := m.cache[h&uint64(len(m.cache)-2):][:2]
 	epoch := m.epoch.Load()
-	if p := slot.Load(); p != nil && p.id == c.ID && p.asn == c.ASN && p.epoch == epoch {
-		return p
+	victim := &set[h>>63]
+	for i := range set {
+		p := set[i].Load()
+		if p != nil && p.id == c.ID && p.asn == c.ASN && p.epoch == epoch {
+			return p
+		}
+		if p == nil || p.epoch != epoch {
+			victim = &set[i]
+		}
 	}
 	p := m.estimate(c, nil)
 	p.epoch = epoch
-	slot.Store(p)
+	victim.Store(p)
 	return p
 }
 

@@ -67,8 +67,28 @@ type Matrix struct {
 	edges []EdgeInfo
 	// live says by slot whether the measured data at that slot is of the edge there now: false
 	// for free slots and for slots freed, reused or added since Compile.
-	live  []bool
-	cache []atomic.Pointer[Profile]
+	live    []bool
+	cache   []atomic.Pointer[Profile]
+	summary atomic.Pointer[summary]
+}
+
+// summary is what every query asks of the live slots, as of an epoch of the figures.
+type summary struct {
+	epoch              uint64
+	empty, asns, stale bool
+}
+
+func (m *Matrix) sum() *summary {
+	epoch := m.epoch.Load()
+	if s := m.summary.Load(); s != nil && s.epoch == epoch {
+		return s
+	}
+	s := &summary{epoch: epoch, empty: !m.anyLive(m.perSlot), asns: m.anyLive(m.asnSlot)}
+	for i := range m.width {
+		s.stale = s.stale || !m.isLive(i) && m.perSlot[i].Load() > 0
+	}
+	m.summary.Store(s)
+	return s
 }
 
 // Estimator constants.
@@ -102,9 +122,12 @@ func CompileStore(s *Store, edges []EdgeInfo, locate Locator, o Options) (*Matri
 	}
 	size := defaultCache
 	if o.CacheSize > 0 {
-		size = 1 << bitsFor(o.CacheSize)
+		size = max(2, 1<<bitsFor(o.CacheSize))
 	}
+	s.follow.Lock()
+	defer s.follow.Unlock()
 	d := newMeasured(edges, o.Neighbours, s)
+	s.follower = d
 	var keep func(Cell) bool
 	if o.MaxAge > 0 {
 		oldest := o.Now.Add(-o.MaxAge).UnixNano()
@@ -123,26 +146,52 @@ func CompileStore(s *Store, edges []EdgeInfo, locate Locator, o Options) (*Matri
 
 // Update brings in what changed in the store m was compiled from since Compile or the last
 // Update, in place: every Matrix sharing m's data (WithEdges) reads it at once, and cached
-// estimates are made again. One goroutine at a time may call Update; it returns how many clients
-// changed.
-func (m *Matrix) Update(locate Locator) int {
+// estimates are made again. It returns how many clients changed, and whether a measurement names
+// an edge that m has no live slot for (the caller compiles again to use it). Update and
+// CompileStore of one store take turns; Update of a matrix compiled before the store's last
+// CompileStore does nothing.
+func (m *Matrix) Update(locate Locator) (int, bool) {
 	if m == nil || m.src == nil {
-		return 0
+		return 0, false
 	}
 	d := m.measured
+	d.src.follow.Lock()
+	defer d.src.follow.Unlock()
+	if d.src.follower != d {
+		return 0, false
+	}
+	var unslotted map[string]bool // edges m has that its data has no live slot for
+	for i, e := range m.edges {
+		if e.ID != "" && !m.isLive(i) {
+			if unslotted == nil {
+				unslotted = map[string]bool{}
+			}
+			unslotted[e.ID] = true
+		}
+	}
 	now := time.Now()
-	changed := false
+	changed, recompile := false, false
 	n := d.src.Drain(func(c Client, cells []Cell) {
 		if d.put(c, cells, nil, locate, now) {
 			changed = true
+		}
+		for _, x := range cells {
+			recompile = recompile || unslotted[x.Edge]
 		}
 	})
 	d.settle(false)
 	if changed {
 		d.epoch.Add(1)
 	}
-	return n
+	return n, recompile
 }
+
+// Shares reports whether m and o read the same data (o is m WithEdges, or m o).
+func (m *Matrix) Shares(o *Matrix) bool { return m != nil && o != nil && m.measured == o.measured }
+
+// HoldsRemoved reports whether slots that are no longer the edge measured there hold
+// measurements: reads filter them, at a cost, until the matrix is compiled again.
+func (m *Matrix) HoldsRemoved() bool { return m != nil && m.dead() }
 
 // WithEdges returns the matrix for a new slot layout of the edges in time proportional to the
 // number of edges: it shares m's measured data and starts with an empty cache of estimates.
@@ -172,14 +221,7 @@ func (m *Matrix) isLive(slot int) bool {
 }
 
 // dead reports whether a slot that is not live holds measurements: reads must filter them out.
-func (m *Matrix) dead() bool {
-	for i := range m.width {
-		if !m.isLive(i) && m.perSlot[i].Load() > 0 {
-			return true
-		}
-	}
-	return false
-}
+func (m *Matrix) dead() bool { return m.sum().stale }
 
 // liveRow reports whether row holds a measurement of an edge there now.
 func (m *Matrix) liveRow(row Row) bool {
@@ -204,7 +246,7 @@ func (m *Matrix) Edges() []EdgeInfo { return m.edges }
 
 // Empty reports whether the matrix holds no measurement of its edges at all.
 func (m *Matrix) Empty() bool {
-	return m == nil || !m.anyLive(m.perSlot)
+	return m == nil || m.sum().empty
 }
 
 // anyLive reports whether a live slot has a count above 0.
@@ -293,5 +335,5 @@ func (m *Matrix) Networks() int {
 // ComparesASNs reports whether any measured network has a known AS, so that a client's AS can
 // change its estimates.
 func (m *Matrix) ComparesASNs() bool {
-	return m != nil && m.anyLive(m.asnSlot)
+	return m != nil && m.sum().asns
 }

@@ -48,6 +48,11 @@ const smoothing = 0.3
 // Matrix compiled from it. It keeps 24 bytes a measurement and remembers which clients changed
 // since the matrix last took them (Drain), so that a matrix follows it by the changes alone.
 type Store struct {
+	// follow makes CompileStore and Update take turns; follower is the data the last
+	// CompileStore built, the one Update brings changes to.
+	follow   sync.Mutex
+	follower *measured
+
 	mu     sync.Mutex
 	recs   []record // by record number; one per client
 	free   []int32  // records to reuse
@@ -65,6 +70,11 @@ type Store struct {
 	dirty   []int32 // records changed since the last Drain, each once
 	hand    int     // where ExpireSome goes on
 	restate int     // where Restate goes on
+	durable int     // where the last durable segment's restating ended
+	marks   map[string]restateMark
+	round   int // rounds of restating completed, durably
+	segs    []segment
+	segKeys map[string]struct{}
 }
 
 type record struct {
@@ -92,7 +102,7 @@ type cell struct {
 
 // NewStore returns an empty store.
 func NewStore() *Store {
-	return &Store{byNet: make(map[NetKey]int32), others: make(map[Client]int32), edgeNum: make(map[string]uint16)}
+	return &Store{byNet: make(map[NetKey]int32), others: make(map[Client]int32), edgeNum: make(map[string]uint16), segKeys: make(map[string]struct{}), marks: make(map[string]restateMark)}
 }
 
 // Add folds one sample into the smoothed value for (client, edge).
@@ -591,14 +601,18 @@ func (s *Store) Each(fn func(Client, []Cell)) {
 	}
 }
 
-// Restate appends to out the reported and probed measurements of the next n clients, going
-// round all of them call after call, but not the pairs skip says (that the caller holds newer
-// values of); it reports whether the call reached the last client (a round is complete).
-func (s *Store) Restate(n int, skip func(Pair) bool, out []Measurement) ([]Measurement, bool) {
+// Restate appends to out the reported and probed measurements of the clients after the last
+// one restated, going round all of them call after call, until it has appended budget of them
+// or reached the last client, but not the pairs skip says (that the caller holds newer values
+// of). They go in the segment with key: once it is durable (NoteSegment), the clients count as
+// restated; when a round of them all is, segments noted two rounds before are superseded. A
+// segment that never becomes durable makes the round go on from the last durable one.
+func (s *Store) Restate(budget int, skip func(Pair) bool, key string, out []Measurement) []Measurement {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	end := min(len(s.recs), s.restate+n)
-	for r := s.restate; r < end; r++ {
+	start, from := len(out), s.restate
+	r := from
+	for ; r < len(s.recs) && len(out)-start < budget; r++ {
 		rec := &s.recs[r]
 		for _, x := range rec.cells {
 			if x.origin != FromFile && (skip == nil || !skip(Pair{s.clientOf(rec), s.edgeIDs[x.edge]})) {
@@ -606,10 +620,86 @@ func (s *Store) Restate(n int, skip func(Pair) bool, out []Measurement) ([]Measu
 			}
 		}
 	}
-	s.restate = end
-	if end < len(s.recs) {
-		return out, false
+	mark := restateMark{from: from, to: r}
+	if r >= len(s.recs) {
+		mark.to, mark.wrap = 0, true
 	}
-	s.restate = 0
-	return out, true
+	s.restate = mark.to
+	s.marks[key] = mark
+	return out
+}
+
+// restateMark is what a segment restates: the clients from, up to to (0 with wrap: to the last).
+type restateMark struct {
+	from, to int
+	wrap     bool
+}
+
+// restated counts the clients of a durable segment as restated. s.mu is held.
+func (s *Store) restated(key string) {
+	mark, ok := s.marks[key]
+	if !ok {
+		return
+	}
+	delete(s.marks, key)
+	if mark.from != s.durable {
+		// A segment before it did not become durable: restate from the last that did.
+		s.restate = s.durable
+		clear(s.marks)
+		return
+	}
+	s.durable = mark.to
+	if mark.wrap {
+		s.round++
+	}
+}
+
+type segment struct {
+	key   string
+	round int
+}
+
+// NoteSegment records that the durable store holds measurements under key (a segment, or one
+// measurement stored alone as before segments): it is superseded once every client has been
+// restated twice since.
+func (s *Store) NoteSegment(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.restated(key)
+	if _, ok := s.segKeys[key]; ok {
+		return
+	}
+	s.segKeys[key] = struct{}{}
+	s.segs = append(s.segs, segment{key, s.round})
+}
+
+// DropSegment forgets key: it was deleted.
+func (s *Store) DropSegment(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.segKeys, key)
+}
+
+// Superseded returns up to max keys of segments that hold nothing newer than what later ones
+// hold, and forgets them: the caller deletes them.
+func (s *Store) Superseded(max int) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for len(s.segs) > 0 && len(out) < max && s.segs[0].round <= s.round-2 {
+		k := s.segs[0].key
+		s.segs = s.segs[1:]
+		if _, ok := s.segKeys[k]; ok {
+			delete(s.segKeys, k)
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// Segments is how many segments the durable store is known to hold.
+func (s *Store) Segments() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.segKeys)
 }

@@ -40,14 +40,19 @@ var errDiverged = errors.New("does not apply to this node's state")
 // it last said it had.
 type storeHealth struct {
 	mu       sync.Mutex
-	err      error       // the last failure to reach it; nil once it answers again
-	since    time.Time   // when it stopped answering
-	rev      int64       // the store's revision, as last read
-	checked  time.Time   // when
-	resync   string      // why the node last read the store whole, and when
-	node     string      // this node's name (store_node); the host's when empty
-	snapshot string      // store_snapshot: the file of the last state this node read
-	nodes    []etcd.Node // the live nodes, as last read (presence.go)
+	err      error     // the last failure to reach it; nil once it answers again
+	since    time.Time // when it stopped answering
+	rev      int64     // the store's revision, as last read
+	checked  time.Time // when
+	resync   string    // why the node last read the store whole, and when
+	node     string    // this node's name (store_node); the host's when empty
+	snapshot string    // store_snapshot: the file of the last state this node read
+	// What the snapshot holds (snapshot.go), and which revision of it the node started from,
+	// etcd not answering.
+	snapRev     int64
+	snapWritten time.Time
+	startedFrom string
+	nodes       []etcd.Node // the live nodes, as last read (presence.go)
 
 	shared sharedHealth // the other nodes' health observations (healthshare.go)
 }
@@ -111,17 +116,16 @@ func storeUnavailable(err error) *catalog.Error {
 	return &catalog.Error{Kind: catalog.Unavailable, Code: catalog.CodeUnavailable, Message: msg}
 }
 
-// follow applies what other nodes commit to db until stop is closed.
+// follow applies what other nodes commit to db until stop is closed; the snapshot follows the
+// same stream, and is written a last time before follow returns.
 func (g *GeoRoute) follow(db store.Store, stop <-chan struct{}) {
-	ctx, cancel := context.WithCancel(context.Background())
+	if g.storeHealth.snapshot != "" {
+		kept := make(chan struct{})
+		go func() { defer close(kept); g.keepSnapshot(db, stop) }()
+		defer func() { <-kept }()
+	}
+	ctx, cancel := untilClosed(stop)
 	defer cancel()
-	go func() {
-		select {
-		case <-stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	wait := followRetry
 	for ctx.Err() == nil {
 		err := g.followFrom(ctx, db, g.cat.View().Rev)
@@ -147,6 +151,19 @@ func (g *GeoRoute) follow(db store.Store, stop <-chan struct{}) {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// untilClosed is a context canceled once stop is closed (or cancel is called).
+func untilClosed(stop <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 // followBatch bounds the events applied under one hold of writeMu.
@@ -283,18 +300,19 @@ func (g *GeoRoute) probe(db store.Store, stop <-chan struct{}) {
 
 // storeStatus is the store's part of GET /v1/status.
 type storeStatus struct {
-	Kind            string      `json:"kind"` // file or etcd
-	Where           string      `json:"where"`
-	Reachable       bool        `json:"reachable"`
-	Error           string      `json:"error,omitempty"`
-	Since           string      `json:"unreachable_since,omitempty"`
-	Revision        int64       `json:"revision"` // the store's, as last read
-	Checked         string      `json:"checked,omitempty"`
-	AppliedRevision int64       `json:"applied_revision"`
-	Lag             int64       `json:"lag"` // revisions the store has that this node has not applied
-	LastResync      string      `json:"last_resync,omitempty"`
-	Node            string      `json:"node,omitempty"`  // this node's name
-	Nodes           []etcd.Node `json:"nodes,omitempty"` // the live nodes sharing the store
+	Kind            string          `json:"kind"` // file or etcd
+	Where           string          `json:"where"`
+	Reachable       bool            `json:"reachable"`
+	Error           string          `json:"error,omitempty"`
+	Since           string          `json:"unreachable_since,omitempty"`
+	Revision        int64           `json:"revision"` // the store's, as last read
+	Checked         string          `json:"checked,omitempty"`
+	AppliedRevision int64           `json:"applied_revision"`
+	Lag             int64           `json:"lag"` // revisions the store has that this node has not applied
+	LastResync      string          `json:"last_resync,omitempty"`
+	Node            string          `json:"node,omitempty"`  // this node's name
+	Nodes           []etcd.Node     `json:"nodes,omitempty"` // the live nodes sharing the store
+	Snapshot        *snapshotStatus `json:"snapshot,omitempty"`
 }
 
 // status is what GET /v1/status shows of the store.
@@ -307,7 +325,7 @@ func (g *GeoRoute) status() storeStatus {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := storeStatus{Kind: "etcd", Where: g.storePath + " prefix " + g.etcdPrefix(), Reachable: h.err == nil, Revision: h.rev,
-		AppliedRevision: applied, Lag: max(0, h.rev-applied), LastResync: h.resync, Nodes: h.nodes}
+		AppliedRevision: applied, Lag: max(0, h.rev-applied), LastResync: h.resync, Nodes: h.nodes, Snapshot: h.snapshotStatus()}
 	s.Node = g.nodeName()
 	if !h.checked.IsZero() {
 		s.Checked = h.checked.UTC().Format(time.RFC3339Nano)

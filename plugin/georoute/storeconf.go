@@ -123,6 +123,13 @@ func (g *GeoRoute) openStore() (store.Store, error) {
 		return nil, err
 	}
 	if _, err := s.Rev(); err != nil {
+		if g.storeHealth.snapshot != "" {
+			db, serr := g.startFromSnapshot(s, err)
+			if serr != nil {
+				s.Close()
+			}
+			return db, serr
+		}
 		s.Close()
 		return nil, fmt.Errorf("%v: a node starts once it has read the store, and etcd does not answer", err)
 	}

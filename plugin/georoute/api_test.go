@@ -32,13 +32,13 @@ const (
 
 // apiServer starts the appliance with a store and the API, and returns a client for both.
 type apiServer struct {
-	t    *testing.T
+	t    testing.TB
 	base string // http://127.0.0.1:PORT
 	dns  string // UDP address
 	cfg  string // the config file
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -49,9 +49,9 @@ func freePort(t *testing.T) string {
 	return addr
 }
 
-func startAPI(t *testing.T, dir string) *apiServer { return startAPIReload(t, dir, "0") }
+func startAPI(t testing.TB, dir string) *apiServer { return startAPIReload(t, dir, "0") }
 
-func startAPIReload(t *testing.T, dir, reload string) *apiServer {
+func startAPIReload(t testing.TB, dir, reload string) *apiServer {
 	t.Helper()
 	t.Setenv("GEOROUTE_TEST_TOKEN", writeToken)
 	tokens := filepath.Join(dir, "tokens")

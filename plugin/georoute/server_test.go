@@ -22,7 +22,7 @@ var (
 )
 
 // stopServers stops the servers the test started so far (to start them again).
-func stopServers(t *testing.T) {
+func stopServers(t testing.TB) {
 	serverMu.Lock()
 	defer serverMu.Unlock()
 	for _, i := range instances {
@@ -41,7 +41,7 @@ func init() {
 }
 
 // startServer starts a real CoreDNS server from corefile and returns its UDP and TCP addresses.
-func startServer(t *testing.T, corefile string) (udp, tcp string) {
+func startServer(t testing.TB, corefile string) (udp, tcp string) {
 	t.Helper()
 	serverMu.Lock()
 	defer serverMu.Unlock()

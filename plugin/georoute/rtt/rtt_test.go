@@ -536,11 +536,30 @@ func TestWithEdges(t *testing.T) {
 // sameMatrix checks that every figure a reads for its edges is what b reads.
 func sameMatrix(t *testing.T, an string, a *Matrix, bn string, b *Matrix) {
 	t.Helper()
+	nets := []string{"203.0.113.0/24", "203.0.114.0/24", "198.51.100.0/24", "192.0.2.0/24", "2001:db8:1::/48", "198.18.0.0/24", "100.64.0.0/24", "203.0.115.0/24"}
+	prefixes := []string{"203.0.112.0/22", "203.0.114.0/24", "203.0.114.0/23", "198.51.100.0/24", "100.64.0.0/10", "0.0.0.0/1", "2001:db8::/32", "198.18.0.0/15"}
+	clients := []ClientInfo{
+		{ID: 1, Point: fra, HasPoint: true, ASN: 64500, CityID: 1},       // measured network's own location
+		{ID: 2, Point: geo.Point{Lat: 50.85, Lon: 4.35}, HasPoint: true}, // Brussels
+		{ID: 3, Point: par, HasPoint: true, ASN: 64502, CityID: 3},
+		{ID: 4, Point: geo.Point{Lat: 38.9, Lon: -77.04}, HasPoint: true, ASN: 64501},
+		{ID: 5, Point: geo.Point{Lat: 3.1, Lon: 101.7}, HasPoint: true},
+		{ID: 6, Point: geo.Point{Lat: -37.8, Lon: 144.96}, HasPoint: true},
+		{ID: 7, ASN: 64502},
+		{ID: 8},
+		{Point: geo.Point{Lat: 52.5, Lon: 13.4}, HasPoint: true, ASN: 64500}, // not cached
+	}
+	sameFor(t, an, a, bn, b, nets, prefixes, clients)
+}
+
+// sameFor checks that a and b read the same for the networks, prefixes and clients given.
+func sameFor(t *testing.T, an string, a *Matrix, bn string, b *Matrix, nets, prefixes []string, clients []ClientInfo) {
+	t.Helper()
 	if !slices.Equal(a.Edges(), b.Edges()) || a.Empty() != b.Empty() || a.ComparesASNs() != b.ComparesASNs() {
 		t.Fatalf("%s edges %v empty %v ASNs %v; %s edges %v empty %v ASNs %v", an, a.Edges(), a.Empty(), a.ComparesASNs(), bn, b.Edges(), b.Empty(), b.ComparesASNs())
 	}
 	slots := len(a.Edges()) + 1 // one past the end reads as unmeasured
-	for _, n := range []string{"203.0.113.0/24", "203.0.114.0/24", "198.51.100.0/24", "192.0.2.0/24", "2001:db8:1::/48", "198.18.0.0/24", "100.64.0.0/24", "203.0.115.0/24"} {
+	for _, n := range nets {
 		k := KeyOf(netip.MustParsePrefix(n).Addr())
 		ra, rb := a.Row(k), b.Row(k)
 		if (ra == nil) != (rb == nil) {
@@ -555,21 +574,10 @@ func sameMatrix(t *testing.T, an string, a *Matrix, bn string, b *Matrix) {
 			t.Errorf("%s: %s detail %+v, %s %+v", n, an, da, bn, db)
 		}
 	}
-	for _, p := range []string{"203.0.112.0/22", "203.0.114.0/24", "203.0.114.0/23", "198.51.100.0/24", "100.64.0.0/10", "0.0.0.0/1", "2001:db8::/32", "198.18.0.0/15"} {
+	for _, p := range prefixes {
 		if wa, wb := a.MeasuredWithin(netip.MustParsePrefix(p)), b.MeasuredWithin(netip.MustParsePrefix(p)); wa != wb {
 			t.Errorf("MeasuredWithin(%s): %s %v, %s %v", p, an, wa, bn, wb)
 		}
-	}
-	clients := []ClientInfo{
-		{ID: 1, Point: fra, HasPoint: true, ASN: 64500, CityID: 1},       // measured network's own location
-		{ID: 2, Point: geo.Point{Lat: 50.85, Lon: 4.35}, HasPoint: true}, // Brussels
-		{ID: 3, Point: par, HasPoint: true, ASN: 64502, CityID: 3},
-		{ID: 4, Point: geo.Point{Lat: 38.9, Lon: -77.04}, HasPoint: true, ASN: 64501},
-		{ID: 5, Point: geo.Point{Lat: 3.1, Lon: 101.7}, HasPoint: true},
-		{ID: 6, Point: geo.Point{Lat: -37.8, Lon: 144.96}, HasPoint: true},
-		{ID: 7, ASN: 64502},
-		{ID: 8},
-		{Point: geo.Point{Lat: 52.5, Lon: 13.4}, HasPoint: true, ASN: 64500}, // not cached
 	}
 	for _, c := range clients {
 		pa, pb := a.Profile(c), b.Profile(c)

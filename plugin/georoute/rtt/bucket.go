@@ -44,7 +44,7 @@ func (d *measured) compareSites(a, b int32) int {
 
 // settle drops the members gone, merges those added and computes union again.
 func (b *bucket) settle(d *measured) {
-	gone := func(s int32) bool { return d.info(s).kind == 0 }
+	gone := func(s int32) bool { return d.sites.all()[s>>chunkBits].gone[s&(chunkSize-1)] }
 	b.members = slices.DeleteFunc(b.members, gone)
 	if len(b.added) > 0 {
 		added := slices.DeleteFunc(b.added, gone)

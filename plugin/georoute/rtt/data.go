@@ -53,6 +53,7 @@ const (
 
 type siteChunk struct {
 	info [chunkSize]siteInfo
+	gone [chunkSize]bool // writer only: freed, for buckets to drop as they settle
 	raw  []atomic.Uint32 // chunkSize × width float32 bits: measured ms, NaN when not measured
 	res  []atomic.Uint32 // measured minus model; NaN when not measured or without locations
 }
@@ -276,6 +277,7 @@ func (d *measured) newSite(c Client, locate Locator, now time.Time) int32 {
 	case Place:
 		l = Site{Point: c.Point, HasPoint: true}
 	}
+	d.sites.all()[site>>chunkBits].gone[site&(chunkSize-1)] = false
 	info := d.info(site)
 	*info = siteInfo{point: l.Point, hasPoint: l.HasPoint, asn: l.ASN, city: l.CityID, kind: c.Kind, net: c.Net, group: -1, other: -1}
 	if c.Kind != Net {
@@ -318,7 +320,7 @@ func (d *measured) freeSite(c Client, site int32, now time.Time) {
 		delete(d.others, c)
 	}
 	d.touchBuckets(info)
-	info.kind = 0 // gone: buckets drop it as they settle
+	d.sites.all()[site>>chunkBits].gone[site&(chunkSize-1)] = true
 	d.free = append(d.free, freed{site, now})
 }
 

@@ -331,3 +331,54 @@ func nearestBySearchingAll(ms []Measurement, sites map[NetKey]Site, c ClientInfo
 	}
 	return out
 }
+
+// TestUpdateWhileReading: queries read the matrix while Update changes it (go test -race).
+func TestUpdateWhileReading(t *testing.T) {
+	s := NewStore()
+	now := time.Now()
+	for i := range 120 {
+		s.Put(Measurement{Client: updateNet(i), Edge: "fra1", Millis: float64(10 + i), Updated: now, Origin: FromReport})
+	}
+	m, _ := CompileStore(s, updateEdges(), updateLocator, Options{CacheSize: 64})
+	stop := make(chan struct{})
+	done := make(chan int)
+	for r := range 2 {
+		go func() {
+			n := 0
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					done <- n
+					return
+				default:
+				}
+				a := netip.AddrFrom4([4]byte{10, 0, byte(i*7 + r), 1})
+				l := updateLocator(a)
+				c := ClientInfo{ID: uint64(i%50 + 1), Point: l.Point, HasPoint: l.HasPoint, ASN: l.ASN, CityID: l.CityID}
+				if row := m.Row(KeyOf(a)); row != nil {
+					m.Measured(row, 0)
+				}
+				m.Profile(c).At(0)
+				m.Explain(c, 1)
+				m.MeasuredWithin(netip.PrefixFrom(a, 20).Masked())
+				m.Detail(KeyOf(a))
+				n++
+			}
+		}()
+	}
+	for round := range 30 {
+		for i := range 256 {
+			if (i+round)%3 == 0 {
+				s.Put(Measurement{Client: updateNet(i), Edge: []string{"fra1", "iad1", "sin1"}[i%3], Millis: float64(round + i), Updated: now, Origin: FromReport})
+			}
+		}
+		if round%5 == 4 {
+			s.Expire(now.Add(time.Duration(round) * time.Millisecond))
+		}
+		m.Update(updateLocator)
+	}
+	close(stop)
+	if n := <-done + <-done; n == 0 {
+		t.Error("the readers read nothing")
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/georoute/appliance/plugin/georoute/store/etcd/etcdtest"
 )
 
@@ -143,4 +145,65 @@ func TestClusterSnapshot(t *testing.T) {
 			t.Fatalf("n1's snapshot with etcd back: %+v %+v", st, st.Snapshot)
 		}
 	}
+}
+
+// TestClusterFailedReload: a Corefile reload that fails while etcd is down leaves the node
+// serving what it has, with its API up (writes 503), and writing again once etcd is back.
+func TestClusterFailedReload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts etcd")
+	}
+	etcd := etcdtest.Start(t, 1)
+	t.Setenv("GEOROUTE_API_TOKEN", durableToken)
+	apiAddr := freeAddrTB(t)
+	corefile := func(extra string) caddy.Input {
+		return caddy.CaddyfileInput{ServerTypeName: "dns", Filepath: "Corefile", Contents: []byte(fmt.Sprintf(`.:0 {
+			bind 127.0.0.1
+			georoute {
+				zones ../zones
+				config ../georoute.yaml
+				store etcd://%s
+				store_prefix /georoute/reload-test/
+				api %s
+				api_token env:GEOROUTE_API_TOKEN write
+				reload 0
+				%s
+			}
+		}`, etcd.Endpoints()[0], apiAddr, extra))}
+	}
+	mu.Lock()
+	caddy.Quiet, dnsserver.Quiet = true, true
+	inst, err := caddy.Start(corefile(""))
+	mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inst.Stop(); inst.ShutdownCallbacks() })
+	n := &node{child: &child{api: "http://" + apiAddr, dns: inst.Servers()[0].LocalAddr().String()}, name: "n1"}
+	if code, body, err := n.putName("before", "iad1"); err != nil || code != 201 {
+		t.Fatalf("PUT: %d %s %v", code, body, err)
+	}
+
+	etcd.Stop(0)
+	mu.Lock()
+	_, err = inst.Restart(corefile("no_such_property"))
+	mu.Unlock()
+	if err == nil {
+		t.Fatal("a reload with an unknown property succeeded")
+	}
+	awaitA(t, n, "before.example.net.", childEdgeAddr["iad1"], time.Second)
+	if code, body, err := n.putName("during", "iad1"); err != nil || code != 503 || !strings.Contains(string(body), "store unavailable") {
+		t.Errorf("a write after the failed reload, etcd down: %d %s %v", code, body, err)
+	}
+	etcd.Restart(0)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		code, body, _ := n.putName("after", "fra1")
+		if code == 201 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("writes do not resume: %d %s", code, body)
+		}
+	}
+	awaitA(t, n, "after.example.net.", childEdgeAddr["fra1"], time.Second)
 }

@@ -123,6 +123,12 @@ func (g *GeoRoute) openStore() (store.Store, error) {
 		return nil, err
 	}
 	if _, err := s.Rev(); err != nil {
+		if g.cat.View() != nil {
+			// Opened again after a failed Corefile reload: the node serves what it has, as when
+			// cut off, and catches up when etcd answers.
+			g.storeHealth.failed(err)
+			return s, nil
+		}
 		if g.storeHealth.snapshot != "" {
 			db, serr := g.startFromSnapshot(s, err)
 			if serr != nil {

@@ -34,13 +34,14 @@ func (p *Profile) At(slot int) (float32, Source) {
 }
 
 // Profile returns the estimates for client c, from the cache when it can: a cached estimate
-// lasts until the figures change (Update).
+// lasts until the figures change (Update). A client GeoIP did not place (ID 0, no location)
+// is cached by its AS.
 func (m *Matrix) Profile(c ClientInfo) *Profile {
 	if m == nil {
 		return nil
 	}
-	if c.ID == 0 {
-		return m.estimate(c, nil)
+	if c.ID == 0 && (c.HasPoint || c.CityID != 0) {
+		return m.estimate(c, nil) // a place no location record names: not cached
 	}
 	// Two ways a set: clients whose hashes collide do not take turns evicting each other.
 	h := hash64(c.ID, c.ASN)

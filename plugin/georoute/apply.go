@@ -111,9 +111,8 @@ const matrixRefresh = 250 * time.Millisecond
 
 // refreshMatrix brings what changed in the RTT store into the matrix that answers, in place and
 // off the writers' lock (rtt.Matrix.Update: the cost follows the clients that changed), after
-// expiring the next slice of old measurements. It compiles the whole matrix again, under the
-// lock, only when the matrix no longer fits the edges: a measured edge it has no slot for, or
-// slots of removed edges that still hold measurements.
+// expiring the next slice of old measurements, and drops removed edges' measurements from it. It
+// compiles the whole matrix again, under the lock, only when a measured edge has no slot in it.
 func (g *GeoRoute) refreshMatrix() {
 	st := g.state.Load()
 	if st == nil || st.matrix == nil {
@@ -123,11 +122,15 @@ func (g *GeoRoute) refreshMatrix() {
 	g.rtts.ExpireSome(time.Now().Add(-maxAge), expireBatch(g.rtts.Clients(), maxAge))
 	at := time.Now()
 	n, recompile := st.matrix.Update(st.files.locate)
-	if recompile || st.matrix.HoldsRemoved() {
+	if recompile {
 		g.writeMu.Lock()
 		g.compileMatrixNow()
 		g.writeMu.Unlock()
 		return
+	}
+	if st.matrix.HoldsRemoved() {
+		st.matrix.DropRemoved()
+		n++
 	}
 	if n == 0 {
 		return

@@ -44,6 +44,8 @@ type measured struct {
 	row   []float64 // scratch of put
 	got   []int32   // scratch of bucket.settle
 	vecs  []geo.Vec // of layout's points
+	// retired is by slot whether its edge was removed and its measurements dropped (writer).
+	retired []bool
 }
 
 const (
@@ -144,6 +146,7 @@ func newMeasured(edges []EdgeInfo, k int, src *Store) *measured {
 		row:     make([]float64, len(edges)),
 		got:     make([]int32, len(edges)),
 		vecs:    make([]geo.Vec, len(edges)),
+		retired: make([]bool, len(edges)),
 	}
 	for i, e := range edges {
 		if e.ID != "" {
@@ -191,7 +194,7 @@ func (d *measured) put(c Client, cells []Cell, keep func(Cell) bool, locate Loca
 	any := false
 	for _, x := range cells {
 		slot, ok := d.slotOf[x.Edge]
-		if !ok {
+		if !ok || d.retired[slot] {
 			d.skip++
 			continue
 		}

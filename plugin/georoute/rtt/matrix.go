@@ -186,6 +186,66 @@ func (m *Matrix) Update(locate Locator) (int, bool) {
 	return n, recompile
 }
 
+// DropRemoved drops from m's data the measurements of slots that are no longer the edge
+// measured there (HoldsRemoved), in time proportional to the networks measured, so that reads
+// need not filter them; measurements of those edges that come later are skipped. Update and
+// DropRemoved take turns, as Update and CompileStore do.
+func (m *Matrix) DropRemoved() {
+	if m == nil || m.src == nil {
+		return
+	}
+	d := m.measured
+	d.src.follow.Lock()
+	defer d.src.follow.Unlock()
+	if d.src.follower != d {
+		return
+	}
+	var drop []int
+	for slot := range d.width {
+		if !m.isLive(slot) && d.perSlot[slot].Load() > 0 {
+			d.retired[slot] = true
+			drop = append(drop, slot)
+		}
+	}
+	if len(drop) == 0 {
+		return
+	}
+	now := time.Now()
+	for site := range d.nsites {
+		if d.sites.all()[site>>chunkBits].gone[site&(chunkSize-1)] {
+			continue
+		}
+		raw, res := d.cells(site)
+		info := d.info(site)
+		left, dropped := 0, false
+		for slot := range raw {
+			if raw[slot].Load() == nan32 {
+				continue
+			}
+			if !d.retired[slot] {
+				left++
+				continue
+			}
+			raw[slot].Store(nan32)
+			res[slot].Store(nan32)
+			d.perSlot[slot].Add(-1)
+			if info.asn != 0 {
+				d.asnSlot[slot].Add(-1)
+			}
+			d.countSlot(info, slot, -1)
+			dropped = true
+		}
+		if dropped {
+			d.touchBuckets(info)
+		}
+		if dropped && left == 0 {
+			d.freeSite(d.clientOf(site), site, now)
+		}
+	}
+	d.settle(false)
+	d.epoch.Add(1)
+}
+
 // Shares reports whether m and o read the same data (o is m WithEdges, or m o).
 func (m *Matrix) Shares(o *Matrix) bool { return m != nil && o != nil && m.measured == o.measured }
 

@@ -382,3 +382,48 @@ func TestUpdateWhileReading(t *testing.T) {
 		t.Error("the readers read nothing")
 	}
 }
+
+// TestDropRemoved: once an edge is removed (its slot freed), dropping its measurements from the
+// data leaves a matrix that reads as one compiled without them, filters nothing any more, and
+// takes no measurement of that edge that comes later.
+func TestDropRemoved(t *testing.T) {
+	s := NewStore()
+	now := time.Now()
+	var noIad []Measurement
+	for i := range 120 {
+		for j, e := range []string{"fra1", "iad1", "sin1"} {
+			if i%4 == 1 && e != "iad1" {
+				continue // networks only iad1 measured: gone with it
+			}
+			m := Measurement{Client: updateNet(i), Edge: e, Millis: float64(5 + i + 40*j), Updated: now, Origin: FromReport}
+			s.Put(m)
+			if e != "iad1" {
+				noIad = append(noIad, m)
+			}
+		}
+	}
+	edges := updateEdges()
+	base, _ := CompileStore(s, edges, updateLocator, Options{})
+	freed := slices.Clone(edges)
+	freed[1] = EdgeInfo{}
+	m := base.WithEdges(freed)
+	if !m.HoldsRemoved() {
+		t.Fatal("a freed slot holding measurements is not reported")
+	}
+	m.DropRemoved()
+	if m.HoldsRemoved() {
+		t.Error("still holds the removed edge's measurements")
+	}
+	s.Put(Measurement{Client: updateNet(3), Edge: "iad1", Millis: 1, Updated: now, Origin: FromReport})
+	m.Update(updateLocator)
+	want, _ := Compile(noIad, freed, updateLocator, Options{})
+	var nets []string
+	for i := 0; i < 120; i += 5 {
+		nets = append(nets, updateNet(i).String())
+	}
+	clients := []ClientInfo{{ID: 1, Point: fra, HasPoint: true, ASN: 64600}, {ID: 2, Point: iad, HasPoint: true, CityID: 3}, {ID: 3, ASN: 64601}}
+	sameFor(t, "DropRemoved", m, "Compile", want, nets, []string{"10.0.0.0/16", "10.0.1.0/24", "10.0.4.0/22"}, clients)
+	if m.Networks() != want.Networks() {
+		t.Errorf("%d networks after DropRemoved, %d compiled", m.Networks(), want.Networks())
+	}
+}

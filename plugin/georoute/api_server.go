@@ -176,7 +176,7 @@ func (g *GeoRoute) serveAPI() (*http.Server, error) {
 		apiRequests.WithLabelValues(route, strconv.Itoa(code)).Inc()
 		apiDuration.WithLabelValues(route).Observe(took.Seconds())
 	}})
-	return serveHTTP("api", c.addr, h, c.certFile, c.keyFile)
+	return serveHTTP("api", c.addr, h, c.certFile, c.keyFile, api.JSONBody)
 }
 
 // serveRoute53 listens on the Route 53 API's address as serveAPI does.
@@ -185,11 +185,11 @@ func (g *GeoRoute) serveRoute53() (*http.Server, error) {
 	h := route53.New(newRoute53Backend(g), c.verifier, route53.Options{Observe: func(op string, code int, _ time.Duration) {
 		route53Requests.WithLabelValues(op, strconv.Itoa(code)).Inc()
 	}})
-	return serveHTTP("route53", c.addr, h, "", "")
+	return serveHTTP("route53", c.addr, h, "", "", route53.ErrorBody)
 }
 
 // serveHTTP serves h on addr for the front door named what, with TLS when certFile is set.
-func serveHTTP(what, addr string, h http.Handler, certFile, keyFile string) (*http.Server, error) {
+func serveHTTP(what, addr string, h http.Handler, certFile, keyFile string, body api.Body) (*http.Server, error) {
 	ln, err := api.Listen(addr, api.DefaultMaxConns)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", what, err)
@@ -210,6 +210,8 @@ func serveHTTP(what, addr string, h http.Handler, certFile, keyFile string) (*ht
 		}
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		ln = tls.NewListener(ln, srv.TLSConfig)
+	} else {
+		ln = api.Shaped(ln, body) // Go's own answers to broken requests in the API's error shape
 	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {

@@ -286,3 +286,14 @@ func writeError(w http.ResponseWriter, requestID string, err error) int {
 	writeXML(w, e.Status, out)
 	return e.Status
 }
+
+// ErrorBody words an answer Go's HTTP server gives a broken request itself (api.Shaped) as
+// Route 53's ErrorResponse: InvalidInput, Sender.
+func ErrorBody(status int, message string) (string, []byte) {
+	e := errorResponse{RequestID: newRequestID()}
+	e.Error.Type, e.Error.Code, e.Error.Message = "Sender", "InvalidInput", message
+	var b bytes.Buffer
+	b.WriteString(xml.Header)
+	xml.NewEncoder(&b).Encode(e)
+	return "text/xml", b.Bytes()
+}

@@ -38,7 +38,8 @@ type measured struct {
 	groups       chunked[int32]         // the buckets of places, in the order they came
 	tree         atomic.Pointer[kdTree] // over groups[:tree.n]; later ones are searched one by one
 	building     atomic.Bool
-	within       *idMap // prefix -> networks measured inside it (within.go)
+	within       *idMap // IPv6 prefix -> networks measured inside it (within.go)
+	v4           atomic.Pointer[v4Bitmap]
 
 	dirty []int32   // buckets whose members changed since the last settle (writer)
 	row   []float64 // scratch of put

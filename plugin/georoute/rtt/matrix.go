@@ -329,6 +329,11 @@ func (m *Matrix) Row(k NetKey) Row {
 	if m == nil || m.netCount.Load() == 0 {
 		return nil
 	}
+	if k.Is4() { // most clients' networks are not measured: the bitmap says so in one load
+		if b := m.v4.Load(); b == nil || !b.has(uint64(k)&(1<<V4Bits-1)) {
+			return nil
+		}
+	}
 	s := m.nets.get(uint64(k))
 	if s == noID {
 		return nil

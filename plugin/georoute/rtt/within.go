@@ -1,9 +1,79 @@
 package rtt
 
-import "net/netip"
+import (
+	"math/bits"
+	"net/netip"
+	"sync/atomic"
+)
 
-// Whether a network was measured inside a prefix is read from counts of measured networks by
-// prefix, every 4 bits: a prefix of any length is at most 8 counts (or networks) to look at.
+// Whether a network was measured inside a prefix is read, for IPv4, from a bitmap of the /24s
+// measured and one of the /16s holding any (2 MB and 8 KB): a prefix is one run of bits, a cache
+// line for a /16 or longer; for IPv6, from counts of measured networks by prefix, every 4 bits:
+// a prefix of any length is at most 8 counts (or networks) to look at.
+
+// v4Bitmap is the IPv4 bitmaps, allocated with the first IPv4 network.
+type v4Bitmap struct {
+	nets  [1 << 24 / 64]atomic.Uint64 // by /24
+	wide  [1 << 16 / 64]atomic.Uint64 // by /16: any /24 of it set
+	count [1 << 16]uint16             // by /16: /24s set (writer only)
+}
+
+// set records that the /24 n (its 24 bits) is measured or not. Writer only.
+func (b *v4Bitmap) set(n uint64, on bool) {
+	w, bit := &b.nets[n/64], uint64(1)<<(n%64)
+	wide, wbit := &b.wide[n>>8/64], uint64(1)<<(n>>8%64)
+	switch {
+	case on && w.Load()&bit == 0:
+		w.Or(bit)
+		if b.count[n>>8]++; b.count[n>>8] == 1 {
+			wide.Or(wbit)
+		}
+	case !on && w.Load()&bit != 0:
+		w.And(^bit)
+		if b.count[n>>8]--; b.count[n>>8] == 0 {
+			wide.And(^wbit)
+		}
+	}
+}
+
+func (b *v4Bitmap) has(n uint64) bool { return b.nets[n/64].Load()&(1<<(n%64)) != 0 }
+
+// anyIn calls fn for the set bits of words in [lo, hi] (bit numbers) until it returns true.
+func anyIn(words []atomic.Uint64, lo, hi uint64, fn func(bit uint64) bool) bool {
+	for i := lo / 64; i <= hi/64; i++ {
+		w := words[i].Load()
+		if i == lo/64 {
+			w &= ^uint64(0) << (lo % 64)
+		}
+		if i == hi/64 && hi%64 != 63 {
+			w &= 1<<(hi%64+1) - 1
+		}
+		for ; w != 0; w &= w - 1 {
+			if fn(i*64 + uint64(bits.TrailingZeros64(w))) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// within4 reports whether a /24 inside the IPv4 prefix of b bits (< 24) at payload v is measured
+// (and live, when live is given).
+func (d *measured) within4(v uint64, b int, live func(int32) bool) bool {
+	m := d.v4.Load()
+	if m == nil {
+		return false
+	}
+	net := func(n uint64) bool { return live == nil || d.netLive(NetKey(v4Tag|n), live) }
+	lo := v >> (24 - b) << (24 - b)
+	hi := lo | (1<<(24-b) - 1)
+	if b >= 16 {
+		return anyIn(m.nets[:], lo, hi, net)
+	}
+	return anyIn(m.wide[:], lo>>8, hi>>8, func(w uint64) bool {
+		return live == nil || anyIn(m.nets[:], w<<8, w<<8|255, net)
+	})
+}
 
 const withinStep = 4
 
@@ -26,6 +96,15 @@ func withinKey(level int, v6 bool, prefix uint64) uint64 {
 // countWithin adds delta to the counts of every prefix of k. Writer only.
 func (d *measured) countWithin(k NetKey, delta int) {
 	p, bits := payload(k)
+	if k.Is4() {
+		m := d.v4.Load()
+		if m == nil {
+			m = new(v4Bitmap)
+			d.v4.Store(m)
+		}
+		m.set(p, delta > 0)
+		return
+	}
 	for level := withinStep; level < bits; level += withinStep {
 		key := withinKey(level, !k.Is4(), p>>(bits-level))
 		n := int(d.within.get(key))
@@ -55,6 +134,9 @@ func (d *measured) measuredWithin(p netip.Prefix, live func(site int32) bool) bo
 	}
 	if b >= bits {
 		return d.netLive(lo, live)
+	}
+	if lo.Is4() {
+		return d.within4(v, b, live)
 	}
 	level := max(withinStep, (b+withinStep-1)/withinStep*withinStep)
 	first := v >> (bits - level)

@@ -153,7 +153,7 @@ func (f *files) locate(a netip.Addr) rtt.Site {
 
 // compileMatrix compiles the RTT store against the table's edges, placing networks with f's GeoIP.
 func compileMatrix(f *files, t *route.Table, store *rtt.Store) *rtt.Matrix {
-	m, skipped := rtt.CompileStore(store, t.EdgeInfos(), f.locate, rtt.Options{MaxAge: rttMaxAge(f), Neighbours: f.cfg.RTT.Neighbours})
+	m, skipped := rtt.CompileStore(store, t.EdgeInfos(), f.locate, rtt.Options{MaxAge: rttMaxAge(f), Neighbours: f.cfg.RTT.Neighbours, EstimateEvery: estimateEvery})
 	if skipped > 0 {
 		log.Debugf("RTT matrix: %d measurements name edges that are not configured; they are kept but unused", skipped)
 	}

@@ -146,3 +146,8 @@ func expireBatch(clients int, maxAge time.Duration) int {
 	sweep := min(max(maxAge/100, time.Second), time.Minute)
 	return int((int64(clients)*int64(matrixRefresh) + int64(sweep) - 1) / int64(sweep))
 }
+
+// estimateEvery is how often at most estimates are made again while reports come in: measured
+// figures reach the answers at the next refresh, estimates from them within a second, and a
+// location's estimate is computed a few times a second at most under a steady stream.
+const estimateEvery = 750 * time.Millisecond

@@ -30,7 +30,13 @@ type measured struct {
 	perSlot  []atomic.Int32 // by slot: sites measuring it
 	asnSlot  []atomic.Int32 // by slot: sites with a known AS measuring it
 	netCount atomic.Int32
-	epoch    atomic.Uint64 // changes whenever figures change: cached estimates are then stale
+	epoch    atomic.Uint64 // changes whenever figures change
+	// estimates changes with epoch, but at most once every estimateEvery: cached estimates are
+	// then made again. estimatesAt is when it last changed; estimatesDue that epoch has since.
+	estimates     atomic.Uint64
+	estimateEvery time.Duration
+	estimatesAt   time.Time
+	estimatesDue  bool
 
 	asns, cities *idMap              // AS, city -> bucket
 	points       map[geo.Point]int32 // place -> bucket (writer only)

@@ -34,7 +34,7 @@ func (p *Profile) At(slot int) (float32, Source) {
 }
 
 // Profile returns the estimates for client c, from the cache when it can: a cached estimate
-// lasts until the figures change (Update). A client GeoIP did not place (ID 0, no location)
+// lasts until the figures change (Update; at most every Options.EstimateEvery). A client GeoIP did not place (ID 0, no location)
 // is cached by its AS.
 func (m *Matrix) Profile(c ClientInfo) *Profile {
 	if m == nil {
@@ -46,7 +46,7 @@ func (m *Matrix) Profile(c ClientInfo) *Profile {
 	// Two ways a set: clients whose hashes collide do not take turns evicting each other.
 	h := hash64(c.ID, c.ASN)
 	set := m.cache[h&uint64(len(m.cache)-2):][:2]
-	epoch := m.epoch.Load()
+	epoch := m.estimates.Load()
 	victim := &set[h>>63]
 	for i := range set {
 		p := set[i].Load()

@@ -41,6 +41,9 @@ type Options struct {
 	Now time.Time
 	// CacheSize is how many client locations keep their estimates (0: 65536).
 	CacheSize int
+	// EstimateEvery is how often at most cached estimates are made again as Update changes the
+	// figures (0: at every change). Measured figures follow every Update.
+	EstimateEvery time.Duration
 }
 
 // Source says where a figure came from.
@@ -127,6 +130,7 @@ func CompileStore(s *Store, edges []EdgeInfo, locate Locator, o Options) (*Matri
 	s.follow.Lock()
 	defer s.follow.Unlock()
 	d := newMeasured(edges, o.Neighbours, s)
+	d.estimateEvery, d.estimatesAt = o.EstimateEvery, time.Now()
 	s.follower = d
 	var keep func(Cell) bool
 	if o.MaxAge > 0 {
@@ -182,6 +186,11 @@ func (m *Matrix) Update(locate Locator) (int, bool) {
 	d.settle(false)
 	if changed {
 		d.epoch.Add(1)
+		d.estimatesDue = true
+	}
+	if d.estimatesDue && now.Sub(d.estimatesAt) >= d.estimateEvery {
+		d.estimates.Add(1)
+		d.estimatesAt, d.estimatesDue = now, false
 	}
 	return n, recompile
 }
@@ -244,6 +253,7 @@ func (m *Matrix) DropRemoved() {
 	}
 	d.settle(false)
 	d.epoch.Add(1)
+	d.estimates.Add(1)
 }
 
 // Shares reports whether m and o read the same data (o is m WithEdges, or m o).

@@ -427,3 +427,24 @@ func TestDropRemoved(t *testing.T) {
 		t.Errorf("%d networks after DropRemoved, %d compiled", m.Networks(), want.Networks())
 	}
 }
+
+// TestEstimateEvery: with EstimateEvery, Update brings measured figures in at once and keeps
+// cached estimates until the interval has passed.
+func TestEstimateEvery(t *testing.T) {
+	s := NewStore()
+	now := time.Now()
+	s.Put(Measurement{Client: updateNet(1), Edge: "fra1", Millis: 40, Updated: now, Origin: FromReport})
+	for _, every := range []time.Duration{0, time.Hour} {
+		m, _ := CompileStore(s, updateEdges(), updateLocator, Options{EstimateEvery: every})
+		c := ClientInfo{ID: 1, Point: geo.Point{Lat: 36, Lon: -4}, HasPoint: true}
+		before := m.Profile(c)
+		s.Put(Measurement{Client: updateNet(1), Edge: "fra1", Millis: 90 + float64(every/time.Hour), Updated: now, Origin: FromReport})
+		m.Update(updateLocator)
+		if got := m.Measured(m.Row(updateNet(1).Net), 0); got != float32(90+every/time.Hour) {
+			t.Errorf("every %v: measured %v after Update", every, got)
+		}
+		if kept := m.Profile(c) == before; kept != (every > 0) {
+			t.Errorf("every %v: cached estimate kept %v", every, kept)
+		}
+	}
+}

@@ -47,3 +47,24 @@ func FuzzReadCSV(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeSegment: a stored value that is not a segment as written is refused, never a panic;
+// one that decodes encodes back to the same measurements.
+func FuzzDecodeSegment(f *testing.F) {
+	c, _ := ParseClient("192.0.2.0/24")
+	a, _ := ParseClient("10.0.0.0/8")
+	p, _ := ParseClient("geo:1.5,-2")
+	at := time.Unix(0, 1700000000123456789)
+	f.Add(EncodeSegment([]Measurement{{Client: c, Edge: "fra1", Millis: 12.5, Count: 3, Updated: at, Origin: FromReport}}, []Measurement{{Client: a, Edge: "iad1", Millis: 80, Count: 1, Updated: at, Origin: FromReport}, {Client: p, Edge: "fra1", Millis: 9, Count: 2, Updated: at, Origin: FromProbe}}))
+	f.Add([]byte("S\x01\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, v []byte) {
+		fresh, restated, err := DecodeSegment(v)
+		if err != nil {
+			return
+		}
+		again, rest2, err := DecodeSegment(EncodeSegment(fresh, restated))
+		if err != nil || !reflect.DeepEqual(again, fresh) && len(again)+len(fresh) > 0 || !reflect.DeepEqual(rest2, restated) && len(rest2)+len(restated) > 0 {
+			t.Fatalf("%q: %+v %+v, encoded again %+v %+v (%v)", v, fresh, restated, again, rest2, err)
+		}
+	})
+}

@@ -102,6 +102,9 @@ func DecodeSegment(v []byte) (fresh, restated []Measurement, err error) {
 		m.Count = uint32(d.count(math.MaxUint32))
 		m.Updated = time.Unix(0, d.varint())
 		m.Origin = Origin(d.byte())
+		if !(m.Millis > 0 && m.Millis <= MaxMillis) || m.Origin < FromFile || m.Origin > FromProbe || m.Edge == "" {
+			d.fail() // not what a write stores
+		}
 		all = append(all, m)
 	}
 	if d.err == nil && len(d.b) != 0 {
@@ -125,7 +128,7 @@ func (d *decoder) count(max int) int {
 		return 0
 	}
 	n, size := binary.Uvarint(d.b)
-	if size <= 0 || n > uint64(max) {
+	if size <= 0 || max < 0 || n > uint64(max) {
 		d.fail()
 		return 0
 	}

@@ -38,6 +38,12 @@ func TestDirectivesOrder(t *testing.T) {
 	if tr := pos("transfer"); tr > gr || tr < pos("tsig") {
 		t.Errorf("transfer (%d) must come after tsig (%d) and before georoute (%d)", tr, pos("tsig"), gr)
 	}
+	// multisocket sets how many sockets the server opens on its address: a server option, read
+	// before the chain is built, among the options (bind, timeouts) ahead of every plugin of the
+	// chain, the first of which is shed.
+	if ms := pos("multisocket"); ms > pos("shed") || ms > pos("bind") || ms > hp {
+		t.Errorf("multisocket (%d) must come before bind (%d), shed (%d) and healthprobe (%d)", ms, pos("bind"), pos("shed"), hp)
+	}
 	if n := len(slices.Compact(slices.Sorted(slices.Values(d)))); n != len(d) {
 		t.Errorf("directives repeat: %v", d)
 	}
@@ -45,7 +51,7 @@ func TestDirectivesOrder(t *testing.T) {
 
 func TestPluginsRegistered(t *testing.T) {
 	for _, name := range []string{"georoute", "healthprobe", "bind", "prometheus", "health", "ready", "errors", "log", "reload", "tsig", "transfer",
-		"acl", "any", "cancel", "chaos", "dnssec", "nsid"} {
+		"acl", "any", "cancel", "chaos", "dnssec", "nsid", "multisocket", "shed"} {
 		if !slices.Contains(caddy.ListPlugins()["others"], "dns."+name) {
 			t.Errorf("plugin %s is not compiled in", name)
 		}

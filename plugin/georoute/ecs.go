@@ -37,7 +37,7 @@ func clientSubnet(r *dns.Msg) (ecs *dns.EDNS0_SUBNET, prefix netip.Prefix, bad b
 
 // ecsReply is the ECS option of a reply: the query's family, source prefix and address, with the
 // scope prefix length the answer depended on.
-func ecsReply(q *dns.EDNS0_SUBNET, scope int) *dns.EDNS0_SUBNET {
+func ecsReply(q *dns.EDNS0_SUBNET, scope int) dns.EDNS0_SUBNET {
 	max := net.IPv4len * 8
 	if q.Family == 2 {
 		max = net.IPv6len * 8
@@ -48,5 +48,5 @@ func ecsReply(q *dns.EDNS0_SUBNET, scope int) *dns.EDNS0_SUBNET {
 	if q.SourceNetmask == 0 {
 		scope = 0 // RFC 7871 7.2.1: a /0 source gets a /0 scope
 	}
-	return &dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: q.Family, SourceNetmask: q.SourceNetmask, SourceScope: uint8(scope), Address: q.Address}
+	return dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: q.Family, SourceNetmask: q.SourceNetmask, SourceScope: uint8(scope), Address: q.Address}
 }

@@ -45,6 +45,7 @@ type query struct {
 	d          route.Decision
 	trace      *route.Trace
 	bound      *route.Binding // the binding that answered, for explain
+	rb         *replyBuf      // the reply's message and records (reply.go)
 }
 
 var queryPool = sync.Pool{New: func() any { return new(query) }}
@@ -169,8 +170,15 @@ func (q *query) routed(b *route.Binding, z *file.Zone, owner string) result {
 	for _, e := range d.Edges {
 		n += len(e.IPs(fam))
 	}
-	answer := make([]dns.RR, 0, n)
 	hdr := dns.RR_Header{Name: owner, Rrtype: q.qtype, Class: dns.ClassINET, Ttl: d.TTL}
+	if n == 1 {
+		for _, e := range d.Edges {
+			if ips := e.IPs(fam); len(ips) > 0 {
+				return result{answer: q.address(hdr, ips[0])}
+			}
+		}
+	}
+	answer := make([]dns.RR, 0, n)
 	for _, e := range d.Edges {
 		for _, ip := range e.IPs(fam) {
 			if fam == route.V4 {

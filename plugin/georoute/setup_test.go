@@ -164,10 +164,15 @@ func TestSetup(t *testing.T) {
 	if err := setup(c); err != nil {
 		t.Fatalf("setup: %v", err)
 	}
-	if n := len(dnsserver.GetConfig(c).Plugin); n != 1 {
-		t.Fatalf("setup added %d plugins, want 1", n)
+	// georoute, and the entry ahead of the whole chain (entry.go)
+	plugins := dnsserver.GetConfig(c).Plugin
+	if n := len(plugins); n != 2 {
+		t.Fatalf("setup added %d plugins, want 2", n)
 	}
-	g := dnsserver.GetConfig(c).Plugin[0](nil).(*GeoRoute)
+	if e, ok := plugins[0](nil).(*entry); !ok || e.g == nil {
+		t.Fatalf("the first plugin is %T, want the entry", plugins[0](nil))
+	}
+	g := plugins[1](nil).(*GeoRoute)
 	if !g.Ready() {
 		t.Error("not ready after setup")
 	}

@@ -20,7 +20,9 @@ func TestMaxLen(t *testing.T) {
 	v4 := &dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: 1, SourceNetmask: 24, SourceScope: 20, Address: net.ParseIP("81.2.69.0").To4()}
 	v6 := &dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: 2, SourceNetmask: 56, Address: net.ParseIP("2a02:c7f::")}
 	zero := &dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: 0}
-	a := func(name string) dns.RR { return &dns.A{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeA, Class: 1}, A: net.ParseIP("192.0.2.10")} }
+	a := func(name string) dns.RR {
+		return &dns.A{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeA, Class: 1}, A: net.ParseIP("192.0.2.10")}
+	}
 	aaaa := func(name string) dns.RR {
 		return &dns.AAAA{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeAAAA, Class: 1}, AAAA: net.ParseIP("2001:db8::1")}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 	"github.com/miekg/dns"
@@ -29,17 +30,52 @@ import (
 // waits for the store) and names outside our zones (the chain may forward them) run where they
 // came. BenchmarkChain (cmd/coredns-custom) measures each way.
 
-// entry is the handler ahead of a server block's whole chain.
+// entry is the handler ahead of a server block's whole chain. Each server of the block (one a
+// socket: multisocket) builds its chain, so each socket has an entry and workers of its own: on
+// a machine of many cores with a socket a core, no channel is shared by all of them.
 type entry struct {
-	g    *GeoRoute
-	next plugin.Handler
+	g       *GeoRoute
+	next    plugin.Handler
+	workers int        // how many, started with the first query
+	calls   chan *call // unbuffered: a send succeeds only when a worker is free
+	start   sync.Once
+	stop    chan struct{}
+	stopped sync.Once
 }
 
-// useEntry puts the entry ahead of cfg's chain (ahead of the hmac-md5 handler too).
-func useEntry(cfg *dnsserver.Config, g *GeoRoute) {
-	first := func(next plugin.Handler) plugin.Handler { return &entry{g: g, next: next} }
-	cfg.Plugin = append([]plugin.Plugin{first}, cfg.Plugin...)
+func newEntry(g *GeoRoute, next plugin.Handler, workers int) *entry {
+	return &entry{g: g, next: next, workers: workers, calls: make(chan *call), stop: make(chan struct{})}
 }
+
+// useEntry puts an entry ahead of cfg's chain (ahead of the hmac-md5 handler too) and stops
+// the workers of every entry made for it when the server block shuts down (a Corefile reload
+// included: the old servers' last queries then run on their own goroutines).
+func useEntry(c *caddy.Controller, g *GeoRoute) {
+	cfg := dnsserver.GetConfig(c)
+	var mu sync.Mutex
+	var made []*entry
+	first := func(next plugin.Handler) plugin.Handler {
+		// 2 workers a CPU Go uses, shared by the block's sockets; at least 2 a socket.
+		e := newEntry(g, next, max(2, 2*runtime.GOMAXPROCS(0)/max(1, cfg.NumSockets)))
+		mu.Lock()
+		made = append(made, e)
+		mu.Unlock()
+		return e
+	}
+	cfg.Plugin = append([]plugin.Plugin{first}, cfg.Plugin...)
+	c.OnShutdown(func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range made {
+			e.close()
+		}
+		made = nil
+		return nil
+	})
+}
+
+// close stops e's workers once they finish what they are serving.
+func (e *entry) close() { e.stopped.Do(func() { close(e.stop) }) }
 
 // Name implements plugin.Handler.
 func (e *entry) Name() string { return "georoute-entry" }
@@ -51,13 +87,13 @@ func (e *entry) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) 
 	}
 	c := callPool.Get().(*call)
 	c.next, c.ctx, c.w, c.r = e.next, ctx, w, r
-	startWorkers.Do(func() {
-		for range 2 * runtime.GOMAXPROCS(0) {
-			go work()
+	e.start.Do(func() {
+		for range e.workers {
+			go e.work()
 		}
 	})
 	select {
-	case calls <- c:
+	case e.calls <- c:
 		<-c.done
 	default:
 		growStack(int(r.Id))
@@ -103,16 +139,17 @@ type call struct {
 	done  chan struct{}
 }
 
-var (
-	calls        = make(chan *call) // unbuffered: a send succeeds only when a worker is free
-	callPool     = sync.Pool{New: func() any { return &call{done: make(chan struct{}, 1)} }}
-	startWorkers sync.Once
-)
+var callPool = sync.Pool{New: func() any { return &call{done: make(chan struct{}, 1)} }}
 
-func work() {
-	for c := range calls {
-		c.run()
-		c.done <- struct{}{}
+func (e *entry) work() {
+	for {
+		select {
+		case c := <-e.calls:
+			c.run()
+			c.done <- struct{}{}
+		case <-e.stop:
+			return
+		}
 	}
 }
 

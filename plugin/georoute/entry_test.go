@@ -2,7 +2,6 @@ package georoute
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -45,8 +44,9 @@ func askEntry(e *entry, ip string, m *dns.Msg, tcp bool) (*dns.Msg, int, error) 
 func TestEntryNeverWaitsForAWorker(t *testing.T) {
 	g := newTestRoute(t, testConfig(t))
 	ahead := &chainAhead{next: g, release: make(chan struct{})}
-	e := &entry{g: g, next: ahead}
-	held := 2*runtime.GOMAXPROCS(0) + 2
+	e := newEntry(g, ahead, 2)
+	defer e.close()
+	held := e.workers + 2
 	ahead.held.Add(held)
 	var done sync.WaitGroup
 	for range held {
@@ -79,8 +79,9 @@ func TestEntryNeverWaitsForAWorker(t *testing.T) {
 // goroutine, where CoreDNS's server recovers it; the workers go on answering.
 func TestEntryPanic(t *testing.T) {
 	g := newTestRoute(t, testConfig(t))
-	e := &entry{g: g, next: &chainAhead{next: g}}
-	for range 3 * runtime.GOMAXPROCS(0) { // more than there are workers: none of them died
+	e := newEntry(g, &chainAhead{next: g}, 2)
+	defer e.close()
+	for range 3 * e.workers { // more than there are workers: none of them died
 		func() {
 			defer func() {
 				if rec := recover(); rec != "boom" {
@@ -94,6 +95,24 @@ func TestEntryPanic(t *testing.T) {
 		m, rcode, err := askEntry(e, london, new(dns.Msg).SetQuestion("www.example.net.", dns.TypeA), tcp)
 		if err != nil || rcode != dns.RcodeSuccess || m == nil || len(m.Answer) != 1 {
 			t.Errorf("www after the panics (tcp %v): %v %s %v", tcp, err, dns.RcodeToString[rcode], m)
+		}
+	}
+}
+
+// TestEntryClosed: once its server block shuts down (a Corefile reload), an entry's workers stop
+// and the old server's last queries are still answered, on their own goroutines.
+func TestEntryClosed(t *testing.T) {
+	g := newTestRoute(t, testConfig(t))
+	e := newEntry(g, g, 2)
+	www := new(dns.Msg).SetQuestion("www.example.net.", dns.TypeA)
+	if m, _, _ := askEntry(e, london, www, false); m == nil || len(m.Answer) != 1 {
+		t.Fatalf("www: %v", m)
+	}
+	e.close()
+	e.close() // twice: as the shutdowns of two servers of one block may
+	for range 10 {
+		if m, _, _ := askEntry(e, london, www, false); m == nil || len(m.Answer) != 1 {
+			t.Fatalf("www after close: %v", m)
 		}
 	}
 }

@@ -65,7 +65,7 @@ func setup(c *caddy.Controller) error {
 	})
 	g.setupTransfer(c)
 	g.setupDNSSEC(c)
-	useEntry(dnsserver.GetConfig(c), g) // the block's UDP queries to our zones run on workers (entry.go)
+	useEntry(c, g) // the block's UDP queries to our zones run on workers (entry.go)
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		g.Next = next
 		return g

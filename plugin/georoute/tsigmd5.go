@@ -83,7 +83,7 @@ func (h md5Handler) Name() string { return "georoute-tsig-md5" }
 func (h md5Handler) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	t := r.IsTsig()
 	if t == nil || dns.CanonicalName(t.Algorithm) != hmacMD5 {
-		return plugin.NextOrFailure(h.Name(), h.next, ctx, w, r)
+		return h.next.ServeDNS(ctx, w, r) // not through NextOrFailure's writer: nothing to track
 	}
 	return plugin.NextOrFailure(h.Name(), h.next, ctx, &md5Writer{ResponseWriter: w, keys: h.keys, status: h.verify(r), mac: t.MAC}, r)
 }

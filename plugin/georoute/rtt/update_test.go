@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -342,10 +343,15 @@ func TestUpdateWhileReading(t *testing.T) {
 	m, _ := CompileStore(s, updateEdges(), updateLocator, Options{CacheSize: 64})
 	stop := make(chan struct{})
 	done := make(chan int)
+	var reading sync.WaitGroup // each reader has read once before the writer starts
+	reading.Add(2)
 	for r := range 2 {
 		go func() {
 			n := 0
 			for i := 0; ; i++ {
+				if n == 1 {
+					reading.Done()
+				}
 				select {
 				case <-stop:
 					done <- n
@@ -366,6 +372,7 @@ func TestUpdateWhileReading(t *testing.T) {
 			}
 		}()
 	}
+	reading.Wait()
 	for round := range 30 {
 		for i := range 256 {
 			if (i+round)%3 == 0 {

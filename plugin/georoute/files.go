@@ -240,6 +240,22 @@ func parseZone(path, origin string) (*file.Zone, error) {
 	if len(z.Apex.NS) == 0 {
 		return nil, fmt.Errorf("zone %s: file %s has no NS records at the apex", strings.TrimSuffix(origin, "."), path)
 	}
+	// The parser takes some values that do not pack (a DS digest that is not hex): a reply
+	// holding one could not be sent at all. Every record is packed once here.
+	buf := make([]byte, dns.MaxMsgSize)
+	bad := z.Tree.Walk(func(_ *tree.Elem, rrs map[uint16][]dns.RR) error {
+		for _, set := range rrs {
+			for _, rr := range set {
+				if _, err := dns.PackRR(rr, buf, 0, nil, false); err != nil {
+					return fmt.Errorf("zone %s: file %s: %s does not pack, so no reply holding it could be sent: %v", strings.TrimSuffix(origin, "."), path, rr, err)
+				}
+			}
+		}
+		return nil
+	})
+	if bad != nil {
+		return nil, bad
+	}
 	return z, nil
 }
 

@@ -184,8 +184,9 @@ type state struct {
 
 // DB answers lookups from a set of database files. It is safe for concurrent use.
 type DB struct {
-	st    atomic.Pointer[state]
-	files []FileInfo
+	st      atomic.Pointer[state]
+	files   []FileInfo
+	samples samples // Countries
 }
 
 // Open reads and checks the database files. Every error names the file it is about.

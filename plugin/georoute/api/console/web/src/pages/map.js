@@ -1,0 +1,201 @@
+// Map: every edge at its location, coloured by health, sized by the answers that named it first
+// in the last minute; a click opens its checks and the drain / undrain buttons.
+import { api } from "../api.js";
+import { HEALTH, HEALTH_LABEL } from "../colors.js";
+import { countryName, createMap, loadWorld } from "../worldmap.js";
+import { edgeState, on, refreshEdges, store } from "../store.js";
+import { clear, fmtAgo, fmtMs, fmtTime, h, s } from "../util.js";
+
+export function mapPage(root) {
+  const mapBox = h("div.mapbox", { testid: "map" }, h("p.muted", "loading the map…"));
+  const panel = h("aside.panel", { testid: "edge-panel" }, h("p.muted", "Click an edge for its checks, RTT and drain button."));
+  const recent = h("ol.recent", { testid: "recent-changes" });
+  const legend = h("div.legend", { testid: "health-legend" },
+    Object.keys(HEALTH).map((st) =>
+      h("span.key", { testid: "legend-" + st, "data-color": HEALTH[st] }, swatch(HEALTH[st]), HEALTH_LABEL[st])),
+    h("span.key.muted", "circle area: answers naming the edge first in the last minute"));
+  const status = h("p.status", { testid: "map-status" });
+  root.append(h("section.page.map-page",
+    h("div.main", legend, mapBox, status),
+    h("div.side", panel, h("h3", "Recent changes"), recent)));
+
+  let map = null;
+  let selected = null;
+  let message = null; // {edge, text, error}
+  const circles = new Map();
+
+  loadWorld().then((w) => {
+    map = createMap(w, "map");
+    clear(mapBox, map.svg);
+    draw();
+  }, (e) => clear(mapBox, h("p.error", "the map's data did not load: " + e.message)));
+
+  function draw() {
+    status.textContent = store.edgesError ? "edges: " + store.edgesError.message : `${store.edges.size} edges`;
+    status.classList.toggle("error", !!store.edgesError);
+    if (!map) return;
+    const seen = new Set();
+    for (const e of store.edges.values()) {
+      const loc = e.location || {};
+      if (typeof loc.lat !== "number" || typeof loc.lon !== "number") continue;
+      const xy = map.project([loc.lon, loc.lat]);
+      if (!xy) continue;
+      seen.add(e.id);
+      let c = circles.get(e.id);
+      if (!c) {
+        const dot = s("circle.edge", { testid: "edge-" + e.id, tabindex: 0, role: "button", "aria-label": "edge " + e.id });
+        dot.addEventListener("click", () => select(e.id));
+        dot.addEventListener("keydown", (ev) => (ev.key === "Enter" || ev.key === " ") && select(e.id));
+        const label = s("text.edge-label");
+        const tip = s("title");
+        dot.append(tip);
+        c = { dot, label, tip };
+        circles.set(e.id, c);
+        map.layer.append(dot, label);
+      }
+      const st = edgeState(e);
+      const n = Number(e.answers_last_minute) || 0;
+      const r = 5 + Math.min(19, 1.6 * Math.sqrt(n));
+      c.dot.setAttribute("cx", xy[0].toFixed(1));
+      c.dot.setAttribute("cy", xy[1].toFixed(1));
+      c.dot.setAttribute("r", r.toFixed(1));
+      c.dot.setAttribute("fill", HEALTH[st]);
+      c.dot.setAttribute("data-state", st);
+      c.dot.setAttribute("data-answers", n);
+      c.dot.classList.toggle("selected", e.id === selected);
+      c.label.setAttribute("x", (xy[0] + r + 2).toFixed(1));
+      c.label.setAttribute("y", (xy[1] + 4).toFixed(1));
+      c.label.textContent = e.id;
+      c.tip.textContent = `${e.id}: ${st}${e.health?.reason ? " (" + e.health.reason + ")" : ""}, ${n} answers in the last minute`;
+    }
+    for (const [id, c] of circles) {
+      if (!seen.has(id)) {
+        c.dot.remove();
+        c.label.remove();
+        circles.delete(id);
+      }
+    }
+    drawPanel();
+  }
+
+  function select(id) {
+    selected = id;
+    message = null;
+    draw();
+  }
+
+  async function override(id, state, verb) {
+    message = { edge: id, text: verb + "…" };
+    drawPanel();
+    try {
+      await api(`/v1/edges/${encodeURIComponent(id)}/override`, { method: "PUT", body: { state } });
+      message = { edge: id, text: `${id}: ${verb} done` };
+    } catch (e) {
+      message = { edge: id, text: `${verb} refused: ${e.message}`, error: true, status: e.status };
+    }
+    await refreshEdges();
+    drawPanel();
+  }
+
+  function drawPanel() {
+    const e = selected && store.edges.get(selected);
+    if (!e) {
+      if (selected) clear(panel, h("p.muted", `edge ${selected} is gone`));
+      return;
+    }
+    const st = edgeState(e);
+    const hl = e.health || {};
+    const loc = e.location || {};
+    const checks = e.checks || [];
+    const results = hl.checks || [];
+    clear(panel,
+      h("h2", { testid: "panel-edge", "data-edge": e.id }, swatch(HEALTH[st]), " ", e.id, " ",
+        h("span.badge", { testid: "panel-state", class: "st-" + st }, st)),
+      h("dl.facts",
+        h("dt", "addresses"), h("dd", (e.addresses || []).join(", ")),
+        h("dt", "location"), h("dd", [loc.city, countryName(loc.country || ""), loc.continent].filter(Boolean).join(", "),
+          ` (${fmtNum(loc.lat)}, ${fmtNum(loc.lon)})`),
+        h("dt", "health"), h("dd", hl.state || "unknown", hl.reason ? ` (${hl.reason})` : "", hl.since ? `, since ${fmtTime(hl.since)}` : ""),
+        h("dt", "override"), h("dd", { testid: "panel-override" }, hl.override ? `${hl.override} (set by an operator)` : "none: the checks decide"),
+        h("dt", "probe RTT"), h("dd", { testid: "panel-rtt" }, e.probe_rtt_ms !== undefined ? fmtMs(e.probe_rtt_ms) + " ms" : "none"),
+        h("dt", "answers, last minute"), h("dd", String(e.answers_last_minute ?? 0)),
+        e.weight !== undefined && [h("dt", "weight"), h("dd", String(e.weight))],
+        h("dt", "source"), h("dd", e.source || "")),
+      h("h3", "Checks"),
+      checks.length || results.length ? checkTable(checks, results) : h("p.muted", { testid: "panel-checks" }, "no health checks"),
+      (e.nodes || []).length ? nodeTable(e.nodes) : null,
+      h("div.buttons",
+        h("button.danger", { testid: "drain", onclick: () => override(e.id, "down", "drain"), disabled: hl.override === "down" }, "Drain"),
+        h("button", { testid: "undrain", onclick: () => override(e.id, "auto", "undrain"), disabled: !hl.override }, "Undrain (back to checks)"),
+        h("button", { testid: "force-up", onclick: () => override(e.id, "up", "force up"), disabled: hl.override === "up" }, "Force up")),
+      message && message.edge === e.id ? h("p.message", { testid: "edge-message", class: message.error ? "error" : "" }, message.text) : null);
+  }
+
+  function recentItem(ev) {
+    return h("li", { testid: "recent-change", "data-type": ev.type, "data-edge": ev.edge || "" },
+      h("time", fmtTime(ev.time).slice(11)), " ", describe(ev));
+  }
+  function drawRecent() {
+    clear(recent, store.events.slice(-15).reverse().map(recentItem));
+    if (!store.events.length) recent.append(h("li.muted", "none yet"));
+  }
+
+  on("edges", draw);
+  on("event", coalesced(drawRecent));
+  drawRecent();
+  return { show: () => { refreshEdges(); }, tick: () => draw() };
+}
+
+function coalesced(fn) {
+  let t = null;
+  return () => {
+    if (t) return;
+    t = setTimeout(() => {
+      t = null;
+      fn();
+    }, 50);
+  };
+}
+
+function checkTable(checks, results) {
+  const rows = [];
+  const n = Math.max(checks.length, results.length);
+  for (let i = 0; i < n; i++) {
+    const spec = checks[i] || {};
+    const r = results.find((x) => String(x.check || "").startsWith(i + ":")) || results[i] || {};
+    rows.push(h("tr", { testid: "check-row", "data-state": r.state || "" },
+      h("td", r.check || `${i}:${spec.type || "?"}`),
+      h("td.mono", spec.address || spec.url || spec.server || spec.qname || ""),
+      h("td", h("span.badge", { class: "st-" + (r.state || "unknown") }, r.state || "–"), r.ok === undefined ? "" : r.ok ? " ok" : " failed"),
+      h("td", [r.reason, r.detail, r.http_status ? "HTTP " + r.http_status : ""].filter(Boolean).join("; ")),
+      h("td", r.duration !== undefined ? String(r.duration) : ""),
+      h("td", r.at ? fmtAgo(r.at) : "")));
+  }
+  return h("table.checks", { testid: "panel-checks" },
+    h("thead", h("tr", h("th", "check"), h("th", "target"), h("th", "state"), h("th", "last result"), h("th", "took"), h("th", "at"))),
+    h("tbody", rows));
+}
+
+function nodeTable(nodes) {
+  return h("table.checks", { testid: "panel-nodes" },
+    h("thead", h("tr", h("th", "node"), h("th", "state"), h("th", "reason"))),
+    h("tbody", nodes.map((n) => h("tr", h("td", n.node || n.name || ""), h("td", n.state || ""), h("td", n.reason || "")))));
+}
+
+export function describe(ev) {
+  if (ev.type === "health") return `${ev.edge} ${ev.from || "?"} → ${ev.state}${ev.reason ? " (" + ev.reason + ")" : ""}`;
+  if (ev.type === "drain") return `${ev.edge} ${ev.state === "down" ? "drained" : ev.state === "auto" ? "undrained (back to checks)" : "forced " + ev.state}`;
+  if (ev.type === "change") return `${ev.op || "change"} ${ev.kind || ""} ${ev.key || ""}`.replace(/\s+/g, " ").trim();
+  return ev.type + " " + JSON.stringify(ev);
+}
+
+function swatch(color) {
+  const sw = s("svg.swatch", { viewBox: "0 0 10 10", width: 10, height: 10 });
+  sw.append(s("circle", { cx: 5, cy: 5, r: 5, fill: color }));
+  return sw;
+}
+export { swatch };
+
+function fmtNum(x) {
+  return typeof x === "number" ? x.toFixed(2) : "?";
+}

@@ -77,17 +77,36 @@ func (b backend) edgeView(v *catalog.View, id string) (api.Edge, bool) {
 	return api.Edge{ID: id, Edge: spec, Source: v.Source(catalog.EdgeKind, id).String(), Health: &h, Nodes: nodes}, true
 }
 
+// withLoad adds what the edge answered lately and its probes' round trip to e.
+func (b backend) withLoad(e *api.Edge, answers map[string]int64) {
+	e.AnswersLastMinute = answers[e.ID]
+	if p := b.g.prober; p != nil {
+		if d, _, ok := p.ProbeRTT(e.ID); ok {
+			ms := float64(d.Microseconds()) / 1000
+			e.ProbeRTTMillis = &ms
+		}
+	}
+}
+
 func (b backend) Edges() []api.Edge {
 	v := b.view()
+	answers := b.g.answers.lastMinute()
 	out := []api.Edge{}
 	for _, id := range slices.Sorted(maps.Keys(v.Merged.Edges)) {
 		e, _ := b.edgeView(v, id)
+		b.withLoad(&e, answers)
 		out = append(out, e)
 	}
 	return out
 }
 
-func (b backend) Edge(id string) (api.Edge, bool) { return b.edgeView(b.view(), strings.ToLower(id)) }
+func (b backend) Edge(id string) (api.Edge, bool) {
+	e, ok := b.edgeView(b.view(), strings.ToLower(id))
+	if ok {
+		b.withLoad(&e, b.g.answers.lastMinute())
+	}
+	return e, ok
+}
 
 func (b backend) PutEdge(id string, spec model.Edge) (bool, error) {
 	created, err := b.g.write((&catalog.Change{}).PutEdge(id, spec))
@@ -146,7 +165,7 @@ func (b backend) Name(zone, name string) (api.Name, bool) { return b.nameView(zo
 
 // Names pages through the names of zone in key order (labels reversed), merging the config
 // file's names with those in the store; a name the API set wins.
-func (b backend) Names(zone, after string, limit int) ([]api.Name, string, error) {
+func (b backend) Names(zone, after, q string, limit int) ([]api.Name, string, error) {
 	v := b.view()
 	from := ""
 	if after != "" {
@@ -169,6 +188,9 @@ func (b backend) Names(zone, after string, limit int) ([]api.Name, string, error
 		name := store.KeyName(k)
 		if v.ZoneOf(name) != zone {
 			return true // a name of a zone below this one
+		}
+		if q != "" && !strings.Contains(name, q) {
+			return true
 		}
 		if len(out) == limit {
 			next = out[len(out)-1].FQDN // there is more: the next page starts after the last one here

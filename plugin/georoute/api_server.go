@@ -89,7 +89,11 @@ func (g *GeoRoute) startBackground(bg *background) error {
 			go func(p health.Prober) { defer bg.wg.Done(); g.shareHealth(o, p, bg.stop) }(g.prober)
 		}
 	}
-	bg.wg.Add(1)
+	bg.wg.Add(2)
+	go func() { defer bg.wg.Done(); g.watchHealth(bg.stop) }()
+	if st := g.state.Load(); st != nil && st.geo != nil && g.apiConf != nil {
+		go st.geo.Countries() // the console's routing view walks the whole database once
+	}
 	go func() {
 		defer bg.wg.Done()
 		t := time.NewTicker(matrixRefresh)
@@ -137,6 +141,7 @@ func (g *GeoRoute) stopBackground(bg *background) error {
 		return nil
 	}
 	bg.running = false
+	g.events.CloseAll() // event streams end, so that the servers' shutdown need not wait for them
 	for _, srv := range []**http.Server{&bg.srv, &bg.r53} {
 		if *srv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

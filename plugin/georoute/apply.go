@@ -22,6 +22,9 @@ func (g *GeoRoute) apply(rev int64, ops []store.Op, p *catalog.Plan) error {
 	}
 	xfr := g.beforeApply(ops)
 	err := g.cat.Apply(rev, ops, p, func(d catalog.Delta) error { return g.publishView(d, nil) })
+	if err == nil {
+		g.publishChanges(rev, ops)
+	}
 	g.bumpSerials(rev, ops)
 	g.afterApply(xfr)
 	objectsServed.WithLabelValues("names").Set(float64(g.names.Len()))

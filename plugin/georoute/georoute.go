@@ -18,6 +18,7 @@ import (
 	"github.com/coredns/coredns/request"
 	"github.com/georoute/appliance/plugin/georoute/catalog"
 	"github.com/georoute/appliance/plugin/georoute/dnsupdate"
+	"github.com/georoute/appliance/plugin/georoute/events"
 	"github.com/georoute/appliance/plugin/georoute/route"
 	"github.com/georoute/appliance/plugin/georoute/rtt"
 	"github.com/georoute/appliance/plugin/georoute/store"
@@ -58,10 +59,15 @@ type GeoRoute struct {
 	stopping chan struct{}
 
 	storeHealth storeHealth // what the node knows of a store other nodes share (etcd)
+
+	events     *events.Bus   // what happened lately: GET /v1/events and the console
+	healthKick chan struct{} // health may have changed: the watcher looks
+	answers    answerSamples // the answers metric over the last minute, by edge
 }
 
 func newGeoRoute(in inputs) *GeoRoute {
-	g := &GeoRoute{in: in, rtts: rtt.NewStore(), serials: newSerials(), xfr: newTransfers(), commits: make(chan *writeReq, 1024), stopping: make(chan struct{})}
+	g := &GeoRoute{in: in, rtts: rtt.NewStore(), serials: newSerials(), xfr: newTransfers(), commits: make(chan *writeReq, 1024), stopping: make(chan struct{}),
+		events: events.New(0, 0), healthKick: make(chan struct{}, 1)}
 	g.useNames(route.NewNames())
 	return g
 }
@@ -77,6 +83,9 @@ func (g *GeoRoute) attach(p health.Prober) {
 	g.writeMu.Lock()
 	defer g.writeMu.Unlock()
 	g.prober = p
+	if n, ok := p.(health.Notifier); ok {
+		n.OnChange(g.healthChanged)
+	}
 	if st := g.state.Load(); st != nil {
 		p.Track(probeTargets(st))
 	}

@@ -143,6 +143,7 @@ func (g *GeoRoute) shareHealth(o observer, p health.Prober, stop <-chan struct{}
 			}
 			var h route.Health = &quorumView{local: p, up: up}
 			g.healthy.Store(&h)
+			g.healthChanged()
 			wasAlone = alone
 		}
 	}

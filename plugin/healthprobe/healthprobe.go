@@ -35,7 +35,15 @@ type HealthProbe struct {
 
 	// onLag, when set, sees every probe's scheduling lag (tests and benchmarks).
 	onLag func(time.Duration)
+	// changed, when set, is called after any edge's state changes (health.Notifier).
+	changed atomic.Pointer[func()]
 }
+
+var _ health.Notifier = (*HealthProbe)(nil)
+
+// OnChange implements health.Notifier: fn is called, from the probing goroutine, whenever an
+// edge's state changes.
+func (h *HealthProbe) OnChange(fn func()) { h.changed.Store(&fn) }
 
 var _ health.Prober = (*HealthProbe)(nil)
 
@@ -59,6 +67,7 @@ type edgeRun struct {
 	since    time.Time
 	rtt      time.Duration // the latest transport round trip a probe measured
 	rttAt    time.Time
+	changed  *atomic.Pointer[func()] // the prober's
 }
 
 func (er *edgeRun) State() State { return State(er.state.Load()) }
@@ -106,7 +115,7 @@ func (h *HealthProbe) Track(targets []health.Target) {
 		seen[tg.ID] = true
 		er := h.edges[tg.ID]
 		if er == nil {
-			er = &edgeRun{id: tg.ID, since: time.Now()}
+			er = &edgeRun{id: tg.ID, since: time.Now(), changed: &h.changed}
 			h.edges[tg.ID] = er
 		}
 		h.trackEdge(er, tg, first)
@@ -222,6 +231,11 @@ func (er *edgeRun) recompute() (State, string, bool) {
 	}
 	er.since = time.Now()
 	er.state.Store(uint32(s))
+	if er.changed != nil {
+		if fn := er.changed.Load(); fn != nil {
+			(*fn)()
+		}
+	}
 	edgeUp.WithLabelValues(er.id).Set(b2f(s == Up))
 	return s, why, old != Unknown || s == Down
 }

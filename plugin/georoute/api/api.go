@@ -12,9 +12,12 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/georoute/appliance/plugin/georoute/api/console"
+	"github.com/georoute/appliance/plugin/georoute/events"
 	"github.com/georoute/appliance/plugin/georoute/model"
 	"github.com/georoute/appliance/plugin/pkg/health"
 	"github.com/miekg/dns"
@@ -41,7 +44,8 @@ type Backend interface {
 
 	// Names lists the names of zone in order, from the first after `after`, at most limit; next
 	// is the cursor of the following page: the last name of this one ("" at the end).
-	Names(zone, after string, limit int) (names []Name, next string, err error)
+	// With q, only names that hold q (lower case) are listed.
+	Names(zone, after, q string, limit int) (names []Name, next string, err error)
 	Name(zone, name string) (Name, bool)
 	PutName(zone, name string, spec model.Name) (created bool, err error)
 	DeleteName(zone, name string) error
@@ -52,6 +56,10 @@ type Backend interface {
 	Explain(name, qtype, client string) (any, error)
 	// Status is what GET /v1/status shows: the store, the revision this node serves, its lag.
 	Status() any
+	// Routing is what each country's clients get now from pool (GET /v1/routing).
+	Routing(pool, qtype string) (any, error)
+	// Events is where GET /v1/events streams from; nil: the endpoint is not served.
+	Events() *events.Bus
 }
 
 // Zone is a zone as the API shows it.
@@ -72,6 +80,11 @@ type Edge struct {
 	// Nodes is what each node sharing the store sees of the edge, when another node has said;
 	// Health's state is then theirs together (health_quorum).
 	Nodes []NodeHealth `json:"nodes,omitempty"`
+	// AnswersLastMinute counts the routed answers that named the edge first over the last 60 s
+	// (the georoute_answers_total metric, summed over pools).
+	AnswersLastMinute int64 `json:"answers_last_minute"`
+	// ProbeRTTMillis is the latest round trip from this appliance to the edge a probe measured.
+	ProbeRTTMillis *float64 `json:"probe_rtt_ms,omitempty"`
 }
 
 // NodeHealth is one node's verdict on an edge, from its own checks.
@@ -115,10 +128,12 @@ type Options struct {
 const MaxNamesPage = 1000
 
 type handler struct {
-	b    Backend
-	auth *Auth
-	o    Options
-	mux  *http.ServeMux
+	b       Backend
+	auth    *Auth
+	o       Options
+	mux     *http.ServeMux
+	console http.Handler
+	streams atomic.Int32 // event streams open
 }
 
 // New returns the API's HTTP handler.
@@ -126,7 +141,7 @@ func New(b Backend, auth *Auth, o Options) http.Handler {
 	if o.MaxBody == 0 {
 		o.MaxBody = 4 << 20
 	}
-	h := &handler{b: b, auth: auth, o: o, mux: http.NewServeMux()}
+	h := &handler{b: b, auth: auth, o: o, mux: http.NewServeMux(), console: console.Handler()}
 	objectRoutes[model.Edge, Edge]{"edge", b.Edges, b.Edge, b.PutEdge, b.DeleteEdge}.register(h)
 	h.route("PUT /v1/edges/{id}/override", Write, h.putOverride)
 	objectRoutes[model.Pool, Pool]{"pool", b.Pools, b.Pool, b.PutPool, b.DeletePool}.register(h)
@@ -142,6 +157,8 @@ func New(b Backend, auth *Auth, o Options) http.Handler {
 	h.route("POST /v1/rtt", Write, h.postRTT)
 	h.route("GET /v1/rtt", Read, h.getRTT)
 	h.route("GET /v1/explain", Read, h.explain)
+	h.route("GET /v1/routing", Read, h.routing)
+	h.route("GET /v1/events", Read, h.events)
 	h.route("GET /v1/status", Read, func(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, h.b.Status())
 		return nil
@@ -167,8 +184,17 @@ func New(b Backend, auth *Auth, o Options) http.Handler {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if console.Path(r.URL.Path) {
+		// The console's page and assets need no token: the page asks for one.
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		h.console.ServeHTTP(rec, r)
+		if h.o.Observe != nil {
+			h.o.Observe("/ui/", rec.status, time.Since(start))
+		}
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
 	// On a copy: the server looks at its own request's body to close the connection, rather than
 	// wait for a body it has not asked for with 100 Continue. MaxBytesReader gets w itself, which
 	// closes the connection past the limit.
@@ -231,6 +257,9 @@ func (r *recorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap gives http.ResponseController the connection's writer (flushes, deadlines).
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // route registers a handler that runs once the token allows scope (on the zone of the path).
 func (h *handler) route(pattern string, scope Scope, f func(w http.ResponseWriter, r *http.Request) error) {
@@ -398,13 +427,20 @@ func (h *handler) listNames(w http.ResponseWriter, r *http.Request) error {
 		}
 		limit = n
 	}
+	if r.URL.Query().Has("after") {
+		return Invalid("after", "a page starts at ?cursor=NAME: the next of the page before")
+	}
+	q := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("q")))
+	if len(q) > 255 {
+		return Invalid("q", "a search of %d bytes: a name has at most 255", len(q))
+	}
 	after := ""
 	if c := r.URL.Query().Get("cursor"); c != "" {
 		if after, err = nameIn(c, zone); err != nil {
 			return Invalid("cursor", "%q is not a name of the zone", c)
 		}
 	}
-	names, next, err := h.b.Names(zone, after, limit)
+	names, next, err := h.b.Names(zone, after, q, limit)
 	if err != nil {
 		return err
 	}

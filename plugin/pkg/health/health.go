@@ -101,6 +101,13 @@ type Tracker interface {
 	Track(targets []Target)
 }
 
+// Notifier is a Source that says when health changes.
+type Notifier interface {
+	// OnChange makes fn be called whenever an edge's state changes, after Status shows it. fn
+	// must not block: it runs on the prober's goroutines.
+	OnChange(fn func())
+}
+
 // Prober probes the edges it tracks and publishes their health.
 type Prober interface {
 	Source

@@ -25,7 +25,7 @@ func deployedCorefile(tb testing.TB, port string) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	for k, v := range map[string]string{"GEOROUTE_API_TOKEN": "test-token-0123456789abcdef", "GEOROUTE_AWS_ACCESS_KEY_ID": "AKIATESTTESTTESTTEST",
+	for k, v := range map[string]string{"GEOROUTE_API_TOKEN": "test-token-0123456789abcdef", "GEOROUTE_API_READ_TOKEN": "read-token-0123456789abcdef", "GEOROUTE_AWS_ACCESS_KEY_ID": "AKIATESTTESTTESTTEST",
 		"GEOROUTE_AWS_SECRET_ACCESS_KEY": "testtesttesttesttesttesttesttesttesttest", "GEOROUTE_TSIG_SECRET": "dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0dGVzdHRlc3Q="} {
 		tb.Setenv(k, v)
 	}

@@ -3,6 +3,8 @@
 import { geoNaturalEarth1 } from "d3-geo";
 import { s } from "./util.js";
 
+export const LAND = "#dee2e6";
+
 let worldP = null;
 export function loadWorld() {
   worldP ||= fetch("world.json", { cache: "force-cache" }).then((r) => {
@@ -27,7 +29,7 @@ export function createMap(world, prefix) {
   const land = s("g.countries");
   const countries = new Map();
   for (const c of world.countries) {
-    const p = s("path.country", { d: c.d, "data-cc": c.cc, testid: `${prefix}-country-${c.cc}` });
+    const p = s("path.country", { d: c.d, fill: LAND, "data-cc": c.cc, testid: `${prefix}-country-${c.cc}` });
     p.append(s("title", {}, `${countryName(c.cc)} (${c.cc})`));
     land.append(p);
     if (!countries.has(c.cc)) countries.set(c.cc, []);

@@ -184,7 +184,13 @@ func (b backend) Names(zone, after, q string, limit int) ([]api.Name, string, er
 	slices.Sort(cfgKeys)
 	var out []api.Name
 	next := ""
+	// A search without a dot lies inside one label, which the store's key (the labels in reverse)
+	// holds as the name does: most keys are passed over without being turned into names.
+	inLabel := q != "" && !strings.Contains(q, ".")
 	add := func(k string) bool {
+		if inLabel && !strings.Contains(k, q) {
+			return true
+		}
 		name := store.KeyName(k)
 		if v.ZoneOf(name) != zone {
 			return true // a name of a zone below this one

@@ -59,8 +59,6 @@ func TestConsoleBrowser(t *testing.T) {
 		}
 	}
 
-	const readToken = "read-token-0123456789abcdef"
-	t.Setenv("GEOROUTE_API_READ_TOKEN", readToken)
 	caddy.Quiet, dnsserver.Quiet = true, true
 	var inst *caddy.Instance
 	var dnsAddr, apiAddr string
@@ -76,6 +74,10 @@ func TestConsoleBrowser(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() { inst.Stop(); inst.ShutdownCallbacks() })
+	readToken, writeToken := os.Getenv("GEOROUTE_API_READ_TOKEN"), os.Getenv("GEOROUTE_API_TOKEN")
+	if readToken == "" || writeToken == "" || readToken == writeToken {
+		t.Fatal("the test needs a read token and a write token of their own")
+	}
 
 	// corefile.example's edges, from its config file, for the script to look for on the map.
 	cfgFile := regexp.MustCompile(`(?m)^\s*config\s+(\S+)`).FindStringSubmatch(corefile)
@@ -137,7 +139,7 @@ func TestConsoleBrowser(t *testing.T) {
 	cmd.Env = append(os.Environ(),
 		"CONSOLE_URL=http://"+apiAddr+"/ui/",
 		"READ_TOKEN="+readToken,
-		"WRITE_TOKEN="+os.Getenv("GEOROUTE_API_TOKEN"),
+		"WRITE_TOKEN="+writeToken,
 		"DNS_ADDR="+dnsAddr,
 		"DEAD_ADDR="+unusedAddr(t),
 		"EDGES="+strings.Join(edges, ","),
@@ -158,13 +160,14 @@ func TestConsoleBrowser(t *testing.T) {
 	t.Logf("screenshots in %s", abs)
 }
 
-// consoleCorefile is deployedCorefile with the native API on apiAddr and a read-scoped token
-// (GEOROUTE_API_READ_TOKEN) beside the write token, when corefile.example has none.
+// consoleCorefile is deployedCorefile with the native API on apiAddr, and a read-scoped token
+// (GEOROUTE_API_READ_TOKEN) beside the write token when corefile.example has none.
 func consoleCorefile(tb testing.TB, port, apiAddr string) string {
 	c := deployedCorefile(tb, port)
 	c = regexp.MustCompile(`(?m)^(\s*api\s+)127\.0\.0\.1:0\b`).ReplaceAllString(c, "${1}"+apiAddr)
 	if !strings.Contains(c, "GEOROUTE_API_READ_TOKEN") {
 		c = regexp.MustCompile(`(?m)^(\s*)(api_token env:GEOROUTE_API_TOKEN write)$`).ReplaceAllString(c, "${1}${2}\n${1}api_token env:GEOROUTE_API_READ_TOKEN read")
+		tb.Setenv("GEOROUTE_API_READ_TOKEN", "read-token-0123456789abcdef")
 	}
 	if !strings.Contains(c, "api "+apiAddr) || !strings.Contains(c, "GEOROUTE_API_READ_TOKEN") {
 		tb.Fatalf("corefile.example: no api line or no write token line to add a read token beside:\n%s", c)

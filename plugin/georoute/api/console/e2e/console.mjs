@@ -166,7 +166,17 @@ try {
   const after = await dig("www.example.net", "81.2.69.0/24");
   check(after.join() === before.join(), `dig answers lhr1 again: ${after}`);
 
-  // Routing: pool web; the UK shaded lhr1's colour, Japan nrt1's.
+  // Routing: pool web; the UK shaded lhr1's colour, Japan nrt1's; a measured RTT of the UK's
+  // client network is marked apart from the estimates.
+  const routed = (await api("GET", "/v1/routing?pool=web&type=A", READ)).body;
+  const gb = routed.countries.find((c) => c.country === "GB");
+  check(gb && gb.client, `GET /v1/routing has a client network for GB (${gb && gb.network})`);
+  const rtt = await api("POST", "/v1/rtt", WRITE, [{ client: gb.client, edge: "lhr1", rtt_ms: 6 }]);
+  check(rtt.status === 202, `POST /v1/rtt of ${gb.client} to lhr1 (6 ms): ${rtt.status}`);
+  const measuredNow = async () => (await api("GET", "/v1/routing?pool=web&type=A", READ)).body.countries
+    .find((c) => c.country === "GB").rtt.find((r) => r.edge === "lhr1").source === "measured";
+  for (let i = 0; i < 40 && !(await measuredNow()); i++) await new Promise((r) => setTimeout(r, 100));
+  check(await measuredNow(), "GET /v1/routing says GB -> lhr1 is measured");
   await tid("tab-routing").click();
   await tid("routing-pool").selectOption("web");
   await page.waitForFunction(() => document.querySelector(".routing-page")?.dataset.pool === "web", null, { timeout: T });
@@ -177,6 +187,10 @@ try {
     const c = await fill("routing-country-" + cc), want = await legendFill("legend-" + edge);
     check(got === edge && c === want, `routing, pool web: ${cc} is shaded ${edge}'s colour ${want} (got ${got} ${c})`);
   }
+  const kind = (edge) => page.locator(`[data-testid="heat-row-GB"] td[data-edge="${edge}"]`).getAttribute("data-kind");
+  check(await kind("lhr1") === "measured" && await kind("iad1") !== "measured", `the heatmap marks GB -> lhr1 measured (${await kind("lhr1")}), GB -> iad1 not (${await kind("iad1")})`);
+  check(await page.locator('[data-testid="heat-row-GB"] td[data-edge="lhr1"]').evaluate((el) => getComputedStyle(el).borderTopStyle) !== await page.locator('[data-testid="heat-row-GB"] td[data-edge="iad1"]').evaluate((el) => getComputedStyle(el).borderTopStyle) ||
+    await page.locator('[data-testid="heat-row-GB"] td[data-edge="lhr1"]').evaluate((el) => getComputedStyle(el).borderTopWidth) !== await page.locator('[data-testid="heat-row-GB"] td[data-edge="iad1"]').evaluate((el) => getComputedStyle(el).borderTopWidth), "a measured cell is drawn apart from an estimated one");
   const cells = await page.locator('[data-testid="heatmap"] td.cell').count();
   check(cells >= EDGES.length * 100, `the heatmap has a cell a country and edge (${cells})`);
   await shot("routing");
@@ -197,10 +211,43 @@ try {
     answers.push(shown.join());
   }
   check(answers[0] !== answers[1], "London and Tokyo get different answers");
+  // A name behind nested pools: the step of the inner pool is drawn inside the outer one's.
+  for (const [path, body] of [["/v1/pools/e2e-eu", { policy: "latency", edges: ["fra1", "lhr1"] }],
+    ["/v1/pools/e2e-failover", { policy: "failover", members: [{ pool: "e2e-eu" }, { edge: "iad1" }] }],
+    ["/v1/zones/example.net/names/nested", { pool: "e2e-failover" }]]) {
+    const r = await api("PUT", path, WRITE, body);
+    check(r.status === 201, `PUT ${path}: ${r.status}`);
+  }
+  await tid("explain-client").fill("81.2.69.0");
+  await tid("explain-name").fill("nested.example.net");
+  await tid("explain-run").click();
+  await page.locator('[data-testid="explain-step"][data-pool="e2e-failover"] li[data-member="pool e2e-eu"] [data-testid="explain-step"][data-pool="e2e-eu"]').waitFor({ timeout: T });
+  const nested = (await page.locator('[data-testid="explain-answer"] [data-testid="explain-address"]').allTextContents()).sort();
+  const nestedDig = await dig("nested.example.net", "81.2.69.0/32");
+  check(nested.join() === nestedDig.join(), `explain nested.example.net: pool e2e-eu's step drawn inside e2e-failover's, answer ${nested} = dig's ${nestedDig}`);
   await shot("explain");
 
-  // Names: search, one name's binding and its answer.
+  // Names: pages of 50 through the cursor, a search, one name's binding and its answer.
+  const batch = {};
+  for (let i = 0; i < 120; i++) batch[`page${String(i).padStart(3, "0")}.t`] = { edge: "sin1" };
+  const put120 = await api("POST", "/v1/zones/example.net/batch", WRITE, { put: batch });
+  check(put120.status === 200, `POST batch of 120 names: ${put120.status}`);
   await tid("tab-names").click();
+  const rows = () => page.locator('[data-testid="name-row"]').evaluateAll((rs) => rs.map((r) => r.dataset.name));
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="name-row"]').length === 50, null, { timeout: T });
+  const seenNames = new Set(await rows());
+  let pages = 1;
+  while (await tid("names-next").isEnabled()) {
+    const before = JSON.stringify(await rows());
+    await tid("names-next").click();
+    await page.waitForFunction((b) => JSON.stringify([...document.querySelectorAll('[data-testid="name-row"]')].map((r) => r.dataset.name)) !== b, before, { timeout: T });
+    for (const n of await rows()) seenNames.add(n);
+    pages++;
+  }
+  const total = (await api("GET", "/v1/status", READ)).body.names;
+  check(total >= 124 && pages === Math.ceil(total / 50) && seenNames.size === total, `names: ${pages} pages of at most 50 hold every name once (${seenNames.size} of ${total})`);
+  await tid("names-prev").click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="name-row"]').length === 50, null, { timeout: T });
   await tid("names-search").fill("k3x9");
   await page.waitForFunction(() => {
     const rows = document.querySelectorAll('[data-testid="name-row"]');

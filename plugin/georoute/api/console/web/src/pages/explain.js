@@ -78,28 +78,44 @@ function edgesOf(answer) {
   return ids;
 }
 
-// drawSteps: each step a box indented by its depth; the member that leads to the next step (a
-// pool member naming the next step's pool) and the answered edges are marked as the path.
+// drawSteps draws the path through nested pools: the outermost pool's step first (depth 0), and
+// under each of its members that is a pool the step of that pool (depth + 1), nested, as the
+// decision went; the members on the path (a pool whose step follows, an answered edge) marked.
+// /v1/explain lists the steps innermost first: the tree is built from depth and pool names.
 function drawSteps(steps, answerEdges) {
-  return steps.map((st, i) => {
-    const next = steps[i + 1];
-    const members = st.members || [];
-    const box = h("div.step", { testid: "explain-step", "data-depth": st.depth ?? 0, "data-pool": st.pool || "" },
+  const left = steps.map((st, i) => ({ st, i })).sort((a, b) => (a.st.depth ?? 0) - (b.st.depth ?? 0) || a.i - b.i);
+  const used = new Set();
+  const take = (depth, pool) => {
+    const c = left.find((x) => !used.has(x) && (x.st.depth ?? 0) === depth && x.st.pool === pool);
+    if (c) used.add(c);
+    return c && c.st;
+  };
+  const box = (st) => {
+    const depth = st.depth ?? 0;
+    const el = h("div.step", { testid: "explain-step", "data-depth": depth, "data-pool": st.pool || "" },
       h("div.step-head",
         h("strong", "pool ", st.pool || "?"), " ", h("span.badge", st.policy || ""),
         st.rule !== undefined && st.rule !== null ? h("span.muted", " rule ", typeof st.rule === "object" ? JSON.stringify(st.rule) : String(st.rule)) : null,
         st.healthy === false ? h("span.badge.st-down", "no healthy member") : null),
-      h("ol.members", members.map((m) => {
+      h("ol.members", (st.members || []).map((m) => {
         const [kind, id] = String(m.member || "").split(/\s+/, 2);
-        const onPath = (kind === "pool" && next && next.pool === id && (next.depth ?? 0) > (st.depth ?? 0)) || (kind === "edge" && answerEdges.has(id));
+        const child = kind === "pool" ? take(depth + 1, id) : null;
+        const onPath = !!child || (kind === "edge" && answerEdges.has(id));
         return h("li", { class: [onPath ? "onpath" : "", m.up === false ? "down" : ""].join(" "), "data-member": m.member || "" },
           h("span.member", m.member || ""),
           " ", m.up === false ? h("span.badge.st-down", "down") : h("span.badge.st-up", "up"),
           " ", m.score === null || m.score === undefined ? h("span.muted", "score unknown") : `${fmtMs(m.score)} ${m.unit || ""}`,
           m.source ? h("span.muted", " · " + m.source) : null,
-          onPath ? h("span.path-mark", kind === "pool" ? " ↳ next step" : " ✓ answered") : null);
+          onPath ? h("span.path-mark", child ? " ↓" : " ✓ answered") : null,
+          child ? box(child) : null);
       })));
-    box.style.marginLeft = 1.5 * (st.depth ?? 0) + "em";
-    return box;
-  });
+    return el;
+  };
+  const out = [];
+  for (const x of left) {
+    if (used.has(x)) continue;
+    used.add(x);
+    out.push(box(x.st));
+  }
+  return out;
 }

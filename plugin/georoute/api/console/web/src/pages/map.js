@@ -63,11 +63,10 @@ export function mapPage(root) {
       c.dot.setAttribute("data-state", st);
       c.dot.setAttribute("data-answers", n);
       c.dot.classList.toggle("selected", e.id === selected);
-      c.label.setAttribute("x", (xy[0] + r + 2).toFixed(1));
-      c.label.setAttribute("y", (xy[1] + 4).toFixed(1));
       c.label.textContent = e.id;
       c.tip.textContent = `${e.id}: ${st}${e.health?.reason ? " (" + e.health.reason + ")" : ""}, ${n} answers in the last minute`;
     }
+    placeLabels();
     for (const [id, c] of circles) {
       if (!seen.has(id)) {
         c.dot.remove();
@@ -76,6 +75,34 @@ export function mapPage(root) {
       }
     }
     drawPanel();
+  }
+
+  // The larger circles under the smaller ones; each label beside its circle where it overlaps no
+  // label placed before it (right, then above or below, then left).
+  function placeLabels() {
+    const list = [...circles.values()].filter((c) => c.dot.isConnected)
+      .sort((a, b) => Number(b.dot.getAttribute("r")) - Number(a.dot.getAttribute("r")));
+    const order = list.flatMap((c) => [c.dot]);
+    if (order.some((d, i) => map.layer.querySelectorAll("circle")[i] !== d)) for (const d of order) map.layer.append(d);
+    const boxes = list.map((c) => { const x = +c.dot.getAttribute("cx"), y = +c.dot.getAttribute("cy"), r = +c.dot.getAttribute("r"); return [x - r, y - r, x + r, y + r]; });
+    const hit = (b) => boxes.some((o) => b[0] < o[2] && o[0] < b[2] && b[1] < o[3] && o[1] < b[3]);
+    for (const c of list.slice().sort((a, b) => +a.dot.getAttribute("cx") - +b.dot.getAttribute("cx"))) {
+      const x = +c.dot.getAttribute("cx"), y = +c.dot.getAttribute("cy"), r = +c.dot.getAttribute("r");
+      const w = 6.2 * c.label.textContent.length, hgt = 12;
+      const tries = [[x + r + 2, y + 4], [x - w / 2, y - r - 3], [x - w / 2, y + r + 11], [x - r - 2 - w, y + 4], [x + r + 2, y - 8], [x + r + 2, y + 16]];
+      let [lx, ly] = tries[0];
+      for (const [tx, ty] of tries) {
+        const b = [tx, ty - hgt + 2, tx + w, ty + 2];
+        if (!hit(b)) {
+          [lx, ly] = [tx, ty];
+          break;
+        }
+      }
+      boxes.push([lx, ly - hgt + 2, lx + w, ly + 2]);
+      c.label.setAttribute("x", lx.toFixed(1));
+      c.label.setAttribute("y", ly.toFixed(1));
+      if (c.label.parentNode !== map.layer || c.label.nextSibling && c.label.nextSibling.tagName === "circle") map.layer.append(c.label);
+    }
   }
 
   function select(id) {
@@ -183,7 +210,7 @@ function nodeTable(nodes) {
 }
 
 export function describe(ev) {
-  if (ev.type === "health") return `${ev.edge} ${ev.from || "?"} → ${ev.state}${ev.reason ? " (" + ev.reason + ")" : ""}`;
+  if (ev.type === "health") return `${ev.edge} ${ev.from ? ev.from + " → " : "first seen: "}${ev.state}${ev.reason ? " (" + ev.reason + ")" : ""}`;
   if (ev.type === "drain") return `${ev.edge} ${ev.state === "down" ? "drained" : ev.state === "auto" ? "undrained (back to checks)" : "forced " + ev.state}`;
   if (ev.type === "change") return `${ev.op || "change"} ${ev.kind || ""} ${ev.key || ""}`.replace(/\s+/g, " ").trim();
   return ev.type + " " + JSON.stringify(ev);

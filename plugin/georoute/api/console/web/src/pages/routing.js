@@ -8,7 +8,13 @@ import { store } from "../store.js";
 import { clear, fmtMs, h, list, s } from "../util.js";
 import { swatch } from "./map.js";
 
-const MEASURED = new Set(["measured", "aggregated"]);
+// A cell's kind: a report of this very network (measured) or of its aggregate, an estimate
+// corrected by nearby measurements, or the distance estimate alone.
+function cellKind(r) {
+  if (r.measured === true || r.source === "measured" || r.source === "aggregated") return "measured";
+  if (/corrected/.test(r.source || "")) return "corrected";
+  return "estimated";
+}
 
 export function routingPage(root) {
   const poolSel = h("select", { testid: "routing-pool", onchange: () => load() });
@@ -18,12 +24,15 @@ export function routingPage(root) {
   const legend = h("div.legend", { testid: "routing-legend" });
   const mapBox = h("div.mapbox", h("p.muted", "loading the map…"));
   const heat = h("div.heatmap", { testid: "heatmap" });
-  root.append(h("section.page.routing-page",
+  const section = h("section.page.routing-page",
     h("div.controls", h("label", "pool ", poolSel), h("label", "type ", typeSel), status),
     legend, mapBox,
     h("h3", "RTT matrix (ms): client countries × edges"),
-    h("p.muted", "Cells with a ", h("span.measured-key", "●"), " and a border are measured or aggregated reports; the others are estimates (distance). The bold cell is the edge answered."),
-    filter, heat));
+    h("p.muted", h("span.cell-key.measured", "● 12"), " measured (reports of this network or its aggregate)   ",
+      h("span.cell-key.corrected", "34"), " estimate corrected by nearby measurements   ",
+      h("span.cell-key.estimated", "56"), " estimate from distance alone; underlined: the edge answered."),
+    filter, heat);
+  root.append(section);
 
   let map = null;
   let data = null;
@@ -54,7 +63,7 @@ export function routingPage(root) {
     const my = ++seq;
     status.textContent = "loading…";
     status.classList.remove("error");
-    root.dataset.loaded = "";
+    delete section.dataset.pool;
     try {
       const got = await api("/v1/routing" + qs({ pool: poolSel.value, type: typeSel.value }));
       if (my !== seq) return;
@@ -65,8 +74,7 @@ export function routingPage(root) {
       drawLegend();
       shade();
       drawHeat();
-      root.dataset.loaded = data.pool;
-      root.querySelector(".routing-page").dataset.pool = data.pool;
+      section.dataset.pool = data.pool;
     } catch (e) {
       if (my !== seq) return;
       status.textContent = "routing: " + e.message;
@@ -129,8 +137,8 @@ export function routingPage(root) {
         h("td", (c.answer_edges || []).join(", ")),
         edges.map((id) => {
           const r = byEdge.get(id) || {};
-          const measured = MEASURED.has(r.source);
-          const td = h("td.cell", { "data-edge": id, "data-source": r.source || "none", title: `${c.country} → ${id}: ${fmtMs(r.rtt_ms)} ms (${r.source || "no figure"})`, class: [measured ? "measured" : "", id === first ? "answered" : ""].join(" ") }, fmtMs(r.rtt_ms));
+          const kind = cellKind(r);
+          const td = h("td.cell", { "data-edge": id, "data-source": r.source || "none", "data-kind": kind, title: `${c.country} → ${id}: ${fmtMs(r.rtt_ms)} ms (${r.source || "no figure"})`, class: [kind, id === first ? "answered" : ""].join(" ") }, fmtMs(r.rtt_ms));
           td.style.backgroundColor = rttColor(r.rtt_ms);
           return td;
         }));

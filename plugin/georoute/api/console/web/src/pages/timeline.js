@@ -6,11 +6,11 @@ import { store } from "../store.js";
 import { clear, coalesce, fmtTime, h, s } from "../util.js";
 import { describe } from "./map.js";
 
-const WINDOWS = [["15 min", 15 * 60e3], ["1 h", 3600e3], ["3 h", 3 * 3600e3], ["6 h", 6 * 3600e3], ["24 h", 24 * 3600e3]];
+const WINDOWS = [["all the ring holds", 0], ["15 min", 15 * 60e3], ["1 h", 3600e3], ["3 h", 3 * 3600e3], ["6 h", 6 * 3600e3], ["24 h", 24 * 3600e3]];
 
 export function timelinePage(root) {
   const win = h("select", { testid: "timeline-window", onchange: () => draw() }, WINDOWS.map(([l, ms]) => h("option", { value: ms }, l)));
-  win.value = String(3600e3);
+  win.value = "0";
   const chart = h("div.timeline", { testid: "timeline" });
   const table = h("tbody");
   const count = h("span.muted");
@@ -25,18 +25,20 @@ export function timelinePage(root) {
 
   function draw() {
     const now = Date.now();
-    const span = Number(win.value);
-    const t0 = now - span;
     const evs = store.events.filter((e) => e.type === "health" || e.type === "drain");
+    // "All the ring holds": from a little before the oldest event, a minute at least.
+    const oldest = evs.length ? new Date(evs[0].time).getTime() : now;
+    const span = Number(win.value) || Math.max(60e3, (now - oldest) * 1.05);
+    const t0 = now - span;
     const ids = [...new Set([...store.edges.keys(), ...evs.map((e) => e.edge).filter(Boolean)])].sort();
     const W = 960, L = 70, R = 10, RH = 22, top = 20;
     const x = (t) => L + ((Math.max(t, t0) - t0) / span) * (W - L - R);
     const svg = s("svg.timeline-svg", { viewBox: `0 0 ${W} ${top + ids.length * RH + 6}`, testid: "timeline-chart" });
     // hour / quarter ticks
-    const step = span <= 3600e3 ? 10 * 60e3 : span <= 6 * 3600e3 ? 3600e3 : 3 * 3600e3;
+    const step = span <= 3 * 60e3 ? 15e3 : span <= 20 * 60e3 ? 2 * 60e3 : span <= 3600e3 ? 10 * 60e3 : span <= 6 * 3600e3 ? 3600e3 : 3 * 3600e3;
     for (let t = Math.ceil(t0 / step) * step; t <= now; t += step) {
       svg.append(s("line.tick", { x1: x(t), x2: x(t), y1: top - 4, y2: top + ids.length * RH }),
-        s("text.tick-label", { x: x(t), y: top - 7 }, new Date(t).toISOString().slice(11, 16)));
+        s("text.tick-label", { x: x(t), y: top - 7 }, new Date(t).toISOString().slice(11, step < 60e3 ? 19 : 16)));
     }
     ids.forEach((id, row) => {
       const y = top + row * RH;
@@ -46,8 +48,9 @@ export function timelinePage(root) {
       const edge = store.edges.get(id);
       const g = s("g.lane", { testid: "lane-" + id });
       g.append(s("text.lane-label", { x: 4, y: y + 15 }, id));
-      // health spans
-      let st = health.length ? health[0].from || "unknown" : (edge?.health?.state || "unknown");
+      // Health spans: before an edge's first event its state is that event's "from"; an edge
+      // first seen by the event ("from" empty) has no span before it.
+      let st = health.length ? health[0].from || null : (edge?.health?.state || "unknown");
       let from = t0;
       const spans = [];
       for (const e of health) {
@@ -58,7 +61,7 @@ export function timelinePage(root) {
       }
       spans.push([from, now, st]);
       for (const [a, b, stt] of spans) {
-        if (b <= t0) continue;
+        if (b <= t0 || !stt) continue;
         g.append(s("rect.span", { x: x(a), y: y + 3, width: Math.max(1, x(b) - x(a)), height: RH - 6, fill: HEALTH[stt] || HEALTH.unknown, "data-state": stt },
           s("title", {}, `${id} ${stt} from ${fmtTime(a)} to ${b === now ? "now" : fmtTime(b)}`)));
       }

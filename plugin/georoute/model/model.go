@@ -59,6 +59,9 @@ type Pool struct {
 	// WhenAllDown: "all" (fail open, default), "none" (empty answer) or "servfail".
 	WhenAllDown string `json:"when_all_down,omitempty" mapstructure:"when_all_down"`
 	Sticky      bool   `json:"sticky,omitempty" mapstructure:"sticky"`
+	// Load makes a latency pool shed clients of edges that report their load (PUT
+	// /v1/edges/{id}/load) above the watermarks.
+	Load *Watermarks `json:"load,omitempty" mapstructure:"load"`
 	// CidrCollection is the Route 53 CIDR collection (its id) whose locations the rules of a
 	// cidr pool made from Route 53 record sets take their prefixes from (Rule.Location):
 	// changing the collection changes the pool's rules in the same change.
@@ -68,6 +71,19 @@ type Pool struct {
 	// timing: its checks need not notice a dead edge within its TTL.
 	MadeFrom string `json:"made_from,omitempty" mapstructure:"-"`
 }
+
+// Watermarks of a pool's edges' load (utilisation, 0 to 1). Above ShedAt an edge sheds a share
+// of its clients, (load - ShedAt) / (FullAt - ShedAt), those that lose least by moving first: a
+// client moves to its next-best edge when that costs it less than the share of PenaltyMillis.
+// At FullAt and above the edge takes no clients while another edge of the pool is below it.
+type Watermarks struct {
+	ShedAt        float64 `json:"shed_at" mapstructure:"shed_at"`
+	FullAt        float64 `json:"full_at" mapstructure:"full_at"`
+	PenaltyMillis float64 `json:"penalty_ms,omitempty" mapstructure:"penalty_ms"` // default 50
+}
+
+// DefaultPenaltyMillis is Watermarks.PenaltyMillis's default.
+const DefaultPenaltyMillis = 50
 
 // Member of a pool: exactly one of Edge and Pool.
 type Member struct {

@@ -310,6 +310,18 @@ func (p *Pool) validate(path, id string, hasEdge, hasPool func(string) bool, es 
 	if p.Sticky && p.Policy != "weighted" {
 		es.add(CodeInvalid, at("sticky"), "only weighted pools can be sticky")
 	}
+	if w := p.Load; w != nil {
+		switch {
+		case p.Policy != "latency":
+			es.add(CodeInvalid, at("load"), "only latency pools shed load: moving a client costs it the RTT to its next-best edge")
+		case !(w.ShedAt > 0 && w.ShedAt < 1):
+			es.add(CodeInvalid, at("load.shed_at"), "%v is not a utilisation above 0 and below 1", w.ShedAt)
+		case !(w.FullAt > w.ShedAt && w.FullAt <= 1):
+			es.add(CodeInvalid, at("load.full_at"), "%v is not a utilisation above shed_at (%v) and at most 1", w.FullAt, w.ShedAt)
+		case !(w.PenaltyMillis >= 0 && w.PenaltyMillis <= 10000):
+			es.add(CodeInvalid, at("load.penalty_ms"), "%v is not between 0 and 10000 ms", w.PenaltyMillis)
+		}
+	}
 }
 
 func validateMembers(path string, ms []Member, self string, hasEdge, hasPool func(string) bool, es *Errors) {

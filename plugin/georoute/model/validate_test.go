@@ -56,6 +56,15 @@ func TestValidatePaths(t *testing.T) {
 		{"rule asn", pool(Pool{Policy: "asn", Rules: []Rule{{Default: true, Members: []Member{{Edge: "fra1"}}}, {ASNs: []uint32{64500, 0}, Members: []Member{{Edge: "fra1"}}}}}), CodeInvalid, "rules[1].asns[1]"},
 		{"rule with two keys", pool(Pool{Policy: "geo", Rules: []Rule{{Country: "DE", Continent: "EU", Members: []Member{{Edge: "fra1"}}}}}), CodeInvalid, "rules[0]"},
 
+		// Load watermarks: latency pools only, 0 < shed_at < full_at <= 1.
+		{"watermarks", pool(Pool{Policy: "latency", Edges: []string{"fra1", "iad1"}, Load: &Watermarks{ShedAt: 0.7, FullAt: 0.95}}), "", ""},
+		{"watermarks full at 1", pool(Pool{Policy: "latency", Edges: []string{"fra1"}, Load: &Watermarks{ShedAt: 0.5, FullAt: 1, PenaltyMillis: 20}}), "", ""},
+		{"watermarks of a weighted pool", pool(Pool{Policy: "weighted", Edges: []string{"fra1"}, Load: &Watermarks{ShedAt: 0.7, FullAt: 0.95}}), CodeInvalid, "load"},
+		{"shed_at 0", pool(Pool{Policy: "latency", Edges: []string{"fra1"}, Load: &Watermarks{FullAt: 0.95}}), CodeInvalid, "load.shed_at"},
+		{"full_at below shed_at", pool(Pool{Policy: "latency", Edges: []string{"fra1"}, Load: &Watermarks{ShedAt: 0.9, FullAt: 0.8}}), CodeInvalid, "load.full_at"},
+		{"full_at above 1", pool(Pool{Policy: "latency", Edges: []string{"fra1"}, Load: &Watermarks{ShedAt: 0.9, FullAt: 1.5}}), CodeInvalid, "load.full_at"},
+		{"negative penalty", pool(Pool{Policy: "latency", Edges: []string{"fra1"}, Load: &Watermarks{ShedAt: 0.7, FullAt: 0.9, PenaltyMillis: -1}}), CodeInvalid, "load.penalty_ms"},
+
 		// Edges: addresses and checks by index.
 		{"address", edge(Edge{Addresses: []string{"192.0.2.1", "nope"}}), CodeInvalid, "addresses[1]"},
 		{"address twice", edge(Edge{Addresses: []string{"192.0.2.1", "::ffff:192.0.2.1"}}), CodeInvalid, "addresses[1]"},

@@ -33,13 +33,20 @@ func (allUp) Up(*Edge) bool { return true }
 // AllUp counts every edge as up.
 var AllUp Health = allUp{}
 
-// Env is what a decision reads besides the table: health and the RTT matrix.
+// Env is what a decision reads besides the table: health and the RTT matrix, and what this
+// client's network reported it cannot reach and the edges' load.
 type Env struct {
 	Health Health      // nil: all up
 	RTT    *rtt.Matrix // nil: nothing measured; distance alone
+	// Unreachable lists the edges the client's network cannot reach (failure reports): for
+	// this client they are down, whatever their health.
+	Unreachable []string
+	// Loads is each edge's utilisation (0 to 1) by Edge.Index, 0 where unknown; nil: none.
+	Loads []float64
 }
 
-// up says whether e is up: an operator's override first, then the health checker.
+// up says whether e is up for this client: an operator's override first, then what its
+// network reported, then the health checker.
 func (env *Env) up(e *Edge) bool {
 	switch e.Override {
 	case "down":
@@ -47,7 +54,18 @@ func (env *Env) up(e *Edge) bool {
 	case "up":
 		return true
 	}
+	if len(env.Unreachable) > 0 && slices.Contains(env.Unreachable, e.ID) {
+		return false
+	}
 	return env.Health == nil || env.Health.Up(e)
+}
+
+// load is e's utilisation, 0 when unknown.
+func (env *Env) load(e *Edge) float64 {
+	if e.Index < len(env.Loads) {
+		return env.Loads[e.Index]
+	}
+	return 0
 }
 
 // Client is the asking client: the address the decision is for (EDNS Client Subnet or source)
@@ -147,6 +165,8 @@ type member struct {
 	order  int
 	src    rtt.Source
 	m      *Member
+	load   float64 // of its edge, when the pool sheds load
+	note   string  // for explain: why it is where it is ("full", "shed")
 }
 
 // Trace records how a decision was made, for explain. Filled only when Decision.Trace is set.
@@ -171,6 +191,10 @@ type TraceMember struct {
 	Score  float64 `json:"-"` // in Unit; +Inf when unknown
 	Unit   string  `json:"unit"`
 	Source string  `json:"source,omitempty"` // latency: where the figure came from
+	// Load is the edge's utilisation when the pool sheds load; Note says why it is where it is:
+	// "full", "shed", "unreachable from the client's network".
+	Load *float64 `json:"load,omitempty"`
+	Note string   `json:"note,omitempty"`
 }
 
 // MarshalJSON writes the score as null when it is not a number JSON can hold.
@@ -277,6 +301,10 @@ func (ev *evaluator) rank(p *Pool, policy Policy, members []Member, open bool, d
 		ev.add(p, policy, &members[i], i, open, depth)
 	}
 	ms := d.members[mark:]
+	shed := p.Load != nil && policy == Latency && !open && len(ev.env.Loads) > 0
+	if shed {
+		shed = ev.full(p, ms) // every edge full: answered as without loads
+	}
 	slices.SortStableFunc(ms, func(a, b member) int {
 		if a.up != b.up {
 			if a.up {
@@ -292,6 +320,9 @@ func (ev *evaluator) rank(p *Pool, policy Policy, members []Member, open bool, d
 		}
 		return a.order - b.order
 	})
+	if shed {
+		ev.shed(p, ms)
+	}
 	ev.scope(policy, p, len(ms))
 	if d.Trace != nil {
 		ev.trace(p, policy, ms, open, depth, rule)
@@ -339,6 +370,64 @@ func (ev *evaluator) add(p *Pool, policy Policy, m *Member, order int, open bool
 		mb.score = float64(order)
 	}
 	d.members = append(d.members, mb)
+}
+
+// full takes edges at or above the pool's full watermark out of the answer, unless every edge
+// that is up is that full (then they answer as before: fail open, and full reports false).
+func (ev *evaluator) full(p *Pool, ms []member) bool {
+	room := false
+	for i := range ms {
+		m := &ms[i]
+		if m.m.Edge == nil {
+			continue
+		}
+		m.load = ev.env.load(m.m.Edge)
+		room = room || (m.up && m.load < p.Load.FullAt)
+	}
+	if !room {
+		return false
+	}
+	for i := range ms {
+		if m := &ms[i]; m.m.Edge != nil && m.up && m.load >= p.Load.FullAt {
+			m.up, m.note = false, "full"
+		}
+	}
+	return true
+}
+
+// shed moves the best edge behind the rest when its load is above the pool's shed watermark
+// and moving to the next costs this client less than the share shed of the pool's penalty: of
+// an edge's clients, a share that grows with its load moves, those that lose least first. The
+// next edge is looked at in turn. It depends on nothing but the client's scores and the loads,
+// so a client keeps its answer from one query to the next while the loads hold. ms is sorted.
+func (ev *evaluator) shed(p *Pool, ms []member) {
+	w := p.Load
+	n := 0
+	for k := 0; k+1 < len(ms) && ms[k+1].up; k++ {
+		b := &ms[k]
+		if b.m.Edge == nil || b.load <= w.ShedAt {
+			break
+		}
+		share := min(1, (b.load-w.ShedAt)/(w.FullAt-w.ShedAt))
+		if penalty := ms[k+1].score - b.score; !(penalty < share*w.PenaltyMillis) {
+			break
+		}
+		b.note = "shed"
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	class := func(m *member) int {
+		switch {
+		case !m.up:
+			return 2
+		case m.note == "shed":
+			return 1
+		}
+		return 0
+	}
+	slices.SortStableFunc(ms, func(a, b member) int { return class(&a) - class(&b) })
 }
 
 // weightKey orders weighted members: weighted rendezvous hashing, -ln(U)/weight, smallest first,
@@ -435,7 +524,14 @@ func (ev *evaluator) trace(p *Pool, policy Policy, ms []member, open bool, depth
 	st := Step{Depth: depth, Pool: p.ID, Policy: p.Policy.String(), Rule: rule}
 	for _, m := range ms {
 		st.Healthy = st.Healthy || m.up || open
-		tm := TraceMember{Name: m.m.String(), Up: m.up, Score: m.score, Unit: units[policy]}
+		tm := TraceMember{Name: m.m.String(), Up: m.up, Score: m.score, Unit: units[policy], Note: m.note}
+		if p.Load != nil && m.m.Edge != nil {
+			l := ev.env.load(m.m.Edge)
+			tm.Load = &l
+		}
+		if m.m.Edge != nil && len(ev.env.Unreachable) > 0 && slices.Contains(ev.env.Unreachable, m.m.Edge.ID) && m.m.Edge.Override == "" {
+			tm.Note = "unreachable from the client's network"
+		}
 		if m.src != rtt.None || policy == Latency {
 			tm.Source = m.src.String()
 		}

@@ -102,6 +102,8 @@ type Pool struct {
 	WhenAllDown AllDown
 	Sticky      bool
 	Rules       []Rule // geo, cidr, asn
+	// Load: the watermarks of a latency pool that sheds load (nil: it does not).
+	Load *model.Watermarks
 	Spec        model.Pool
 
 	index rules
@@ -276,6 +278,13 @@ func (t *Table) newPool(id string, spec model.Pool) *Pool {
 	}
 	if p.TTL == 0 {
 		p.TTL = t.DefaultTTL
+	}
+	if w := spec.Load; w != nil && p.Policy == Latency {
+		lw := *w
+		if lw.PenaltyMillis == 0 {
+			lw.PenaltyMillis = model.DefaultPenaltyMillis
+		}
+		p.Load = &lw
 	}
 	switch spec.WhenAllDown {
 	case "none":

@@ -104,7 +104,7 @@ type Pool struct {
 	Rules       []Rule // geo, cidr, asn
 	// Load: the watermarks of a latency pool that sheds load (nil: it does not).
 	Load *model.Watermarks
-	Spec        model.Pool
+	Spec model.Pool
 
 	index rules
 }

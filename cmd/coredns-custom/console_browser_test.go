@@ -128,9 +128,12 @@ func TestConsoleBrowser(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 
-	shots := os.Getenv("GEOROUTE_CONSOLE_SHOTS")
+	shots := os.Getenv("GEOROUTE_CONSOLE_SHOTS") // relative to the repository's root
 	if shots == "" {
 		shots = t.TempDir()
+	}
+	if shots, err = filepath.Abs(shots); err != nil {
+		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -151,13 +154,12 @@ func TestConsoleBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%s: %v", script, err)
 	}
-	abs, _ := filepath.Abs(shots)
 	for _, l := range strings.Split(string(out), "\n") {
 		if strings.HasPrefix(l, "e2e: screenshot ") {
 			t.Logf("screenshot %s", strings.TrimPrefix(l, "e2e: screenshot "))
 		}
 	}
-	t.Logf("screenshots in %s", abs)
+	t.Logf("screenshots in %s", shots)
 }
 
 // consoleCorefile is deployedCorefile with the native API on apiAddr, and a read-scoped token

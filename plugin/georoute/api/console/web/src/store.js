@@ -87,6 +87,7 @@ function setLive(st, detail) {
 
 async function run(signal) {
   let backoff = 500;
+  let reconnected = false;
   while (!signal.aborted && auth.token) {
     setLive("connecting");
     try {
@@ -101,6 +102,8 @@ async function run(signal) {
       }
       if (!res.ok || !res.body) throw new Error("HTTP " + res.status);
       setLive("connected");
+      if (reconnected) refreshEdges(); // what changed while the stream was away and the ring lost
+      reconnected = true;
       backoff = 500;
       await readSSE(res.body, signal, dispatch);
     } catch (e) {
@@ -149,6 +152,9 @@ export async function readSSE(body, signal, onEvent) {
 const edgesChanged = coalesce(() => emit("edges", store.edges));
 
 function dispatch(raw) {
+  // "lost": the server dropped this stream for falling behind and closes it; the reconnection
+  // with since=<last id> gets what the ring still holds.
+  if (raw.event === "lost") return;
   let ev;
   try {
     ev = JSON.parse(raw.data);

@@ -149,7 +149,7 @@ export function mapPage(root) {
         e.weight !== undefined && [h("dt", "weight"), h("dd", String(e.weight))],
         h("dt", "source"), h("dd", e.source || "")),
       h("h3", "Checks"),
-      checks.length || results.length ? checkTable(checks, results) : h("p.muted", { testid: "panel-checks" }, "no health checks"),
+      checks.length || results.length ? checkList(checks, results) : h("p.muted", { testid: "panel-checks" }, "no health checks"),
       (e.nodes || []).length ? nodeTable(e.nodes) : null,
       h("div.buttons",
         h("button.danger", { testid: "drain", onclick: () => override(e.id, "down", "drain"), disabled: hl.override === "down" }, "Drain"),
@@ -184,23 +184,32 @@ function coalesced(fn) {
   };
 }
 
-function checkTable(checks, results) {
-  const rows = [];
+// checkList: each check's spec and its last result, one block a check.
+function checkList(checks, results) {
   const n = Math.max(checks.length, results.length);
+  const items = [];
   for (let i = 0; i < n; i++) {
     const spec = checks[i] || {};
     const r = results.find((x) => String(x.check || "").startsWith(i + ":")) || results[i] || {};
-    rows.push(h("tr", { testid: "check-row", "data-state": r.state || "" },
-      h("td", r.check || `${i}:${spec.type || "?"}`),
-      h("td.mono", spec.address || spec.url || spec.server || spec.qname || ""),
-      h("td", h("span.badge", { class: "st-" + (r.state || "unknown") }, r.state || "–"), r.ok === undefined ? "" : r.ok ? " ok" : " failed"),
-      h("td", [r.reason, r.detail, r.http_status ? "HTTP " + r.http_status : ""].filter(Boolean).join("; ")),
-      h("td", r.duration !== undefined ? String(r.duration) : ""),
-      h("td", r.at ? fmtAgo(r.at) : "")));
+    const target = spec.address || spec.url || (spec.server ? `${spec.server} ${spec.qname || ""} ${spec.qtype || ""}` : "");
+    items.push(h("li.check", { testid: "check-row", "data-state": r.state || "" },
+      h("div", h("strong", r.check || `${i}:${spec.type || "?"}`), " ", h("span.mono", target), " ",
+        h("span.badge", { class: "st-" + (r.state || "unknown") }, r.state || "no result")),
+      h("div.muted", [r.ok === undefined ? "" : r.ok ? "last probe ok" : "last probe failed",
+        r.reason, r.detail, r.http_status ? "HTTP " + r.http_status : "",
+        r.duration !== undefined ? "took " + fmtDuration(r.duration) : "", r.at ? fmtAgo(r.at) : "",
+        spec.interval ? `every ${spec.interval}` : ""].filter(Boolean).join(" · "))));
   }
-  return h("table.checks", { testid: "panel-checks" },
-    h("thead", h("tr", h("th", "check"), h("th", "target"), h("th", "state"), h("th", "last result"), h("th", "took"), h("th", "at"))),
-    h("tbody", rows));
+  return h("ul.checks", { testid: "panel-checks" }, items);
+}
+
+// fmtDuration("294.109µs") -> "294 µs"; a number is taken as milliseconds.
+function fmtDuration(d) {
+  if (typeof d === "number") return fmtMs(d) + " ms";
+  const m = /^([\d.]+)(ns|µs|us|ms|s)$/.exec(String(d));
+  if (!m) return String(d);
+  const x = Number(m[1]);
+  return (x >= 100 ? Math.round(x) : Number(x.toPrecision(3))) + " " + m[2].replace("us", "µs");
 }
 
 function nodeTable(nodes) {

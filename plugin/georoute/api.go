@@ -1,12 +1,14 @@
 package georoute
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/georoute/appliance/plugin/georoute/api"
 	"github.com/georoute/appliance/plugin/georoute/catalog"
@@ -80,6 +82,16 @@ func (b backend) edgeView(v *catalog.View, id string) (api.Edge, bool) {
 // withLoad adds what the edge answered lately and its probes' round trip to e.
 func (b backend) withLoad(e *api.Edge, answers map[string]int64) {
 	e.AnswersLastMinute = answers[e.ID]
+	if l := b.g.edgeLoad(e.ID, time.Now()); l != nil {
+		out := map[string]any{"utilisation": l.Utilisation, "at": l.At, "expires": l.expires()}
+		if l.Max > 0 {
+			out["current"], out["max"] = l.Current, l.Max
+		}
+		e.Load = out
+	}
+	if c, ok := b.g.reachLoad.view.Load().Avoiding()[e.ID]; ok {
+		e.Avoided = map[string]int{"networks": c[0], "ases": c[1], "cities": c[2]}
+	}
 	if p := b.g.prober; p != nil {
 		if d, _, ok := p.ProbeRTT(e.ID); ok {
 			ms := float64(d.Microseconds()) / 1000
@@ -256,21 +268,64 @@ func (b backend) Batch(zone string, put map[string]model.Name, del []string) err
 // refresh (within a second): the API answers 202, and the RTT view says whether a measurement
 // is in the matrix yet.
 func (b backend) ReportRTT(reports []api.RTTReport) error {
-	t := b.g.state.Load().table
+	st := b.g.state.Load()
+	t := st.table
 	r := &writeReq{}
+	// Successes count for the pairs a failure was reported of: only when there are any.
+	pending := b.g.reachLoad.npairs.Load() > 0
 	for i, rep := range reports {
+		at := func(f string) string { return fmt.Sprintf("[%d].%s", i, f) }
 		c, err := rtt.ParseClient(rep.Client)
 		if err != nil {
-			return api.Invalid(fmt.Sprintf("[%d].client", i), "%v", err)
+			return api.Invalid(at("client"), "%v", err)
 		}
 		edge := strings.ToLower(strings.TrimSpace(rep.Edge))
 		if t.Edge(edge) == nil {
-			return &model.FieldError{Code: model.CodeUnknown, Field: fmt.Sprintf("[%d].edge", i), Message: fmt.Sprintf("no edge %q", rep.Edge)}
+			return &model.FieldError{Code: model.CodeUnknown, Field: at("edge"), Message: fmt.Sprintf("no edge %q", rep.Edge)}
 		}
-		if math.IsNaN(rep.Millis) || rep.Millis <= 0 || rep.Millis > rtt.MaxMillis {
-			return api.Invalid(fmt.Sprintf("[%d].rtt_ms", i), "%v is not a round-trip time in milliseconds (0 < rtt_ms <= %d)", rep.Millis, rtt.MaxMillis)
+		failure := rep.Failed != nil || rep.Loss != nil
+		switch {
+		case rep.Failed != nil && rep.Loss != nil:
+			return api.Invalid(at("loss"), "a report says failed or gives a loss, not both")
+		case rep.Failed != nil && *rep.Failed && rep.Millis != 0:
+			return api.Invalid(at("rtt_ms"), "a failed report has no round trip")
+		case rep.Loss != nil && !(*rep.Loss >= 0 && *rep.Loss <= 1):
+			return api.Invalid(at("loss"), "%v is not a share of probes lost (0 to 1)", *rep.Loss)
+		case failure && c.Kind != rtt.Net:
+			return api.Invalid(at("client"), "%q: a failure report is of one client network (an address, or its /24 or /48)", rep.Client)
+		case rep.Source != "" && (len(rep.Source) > 64 || strings.ContainsFunc(rep.Source, func(r rune) bool { return r < 0x20 || r == 0x7f })):
+			return api.Invalid(at("source"), "a source is a name of up to 64 printable characters")
 		}
-		r.rtts = append(r.rtts, rttReport{client: c, edge: edge, millis: rep.Millis})
+		if rep.Millis != 0 || !failure {
+			if math.IsNaN(rep.Millis) || rep.Millis <= 0 || rep.Millis > rtt.MaxMillis {
+				return api.Invalid(at("rtt_ms"), "%v is not a round-trip time in milliseconds (0 < rtt_ms <= %d)", rep.Millis, rtt.MaxMillis)
+			}
+			r.rtts = append(r.rtts, rttReport{client: c, edge: edge, millis: rep.Millis})
+		}
+		if c.Kind != rtt.Net || (!failure && !pending) {
+			continue
+		}
+		failed := (rep.Failed != nil && *rep.Failed) || (rep.Loss != nil && *rep.Loss >= lossFails)
+		o := reachObs{net: c.Net, edge: edge, failed: failed, source: rep.Source}
+		if failed { // the network's AS and city, for the evidence to cover them
+			cl := st.clientOf(c.Net.Prefix().Addr())
+			o.asn = cl.Geo.ASN
+			if cl.Geo.Loc != nil {
+				o.city = cl.Geo.Loc.CityID
+			}
+		}
+		r.reach = append(r.reach, o)
 	}
 	return b.g.submit(r).err
+}
+
+func (b backend) SetLoad(id string, utilisation, current, max float64, ttl time.Duration) error {
+	if b.g.state.Load().table.Edge(id) == nil {
+		return api.NotFound("no edge %q", id)
+	}
+	if ttl == 0 {
+		ttl = DefaultLoadTTL
+	}
+	v, _ := json.Marshal(loadReport{Utilisation: utilisation, Current: current, Max: max, At: time.Now().UTC(), TTL: ttl.Seconds()})
+	return b.g.submit(&writeReq{load: &store.Op{Kind: store.Load, Key: id, Value: v}}).err
 }

@@ -13,12 +13,22 @@ import (
 // The committer calls it with the plan it validated; a store's change stream calls it with nil.
 // g.writeMu is held.
 func (g *GeoRoute) apply(rev int64, ops []store.Op, p *catalog.Plan) error {
+	reports := false
 	for _, op := range ops {
-		if op.Kind == store.RTT {
+		switch op.Kind {
+		case store.RTT:
 			if err := g.applyRTT(op); err != nil {
 				return err
 			}
+		case store.Reach, store.Load:
+			if err := g.applyReachLoad(op); err != nil {
+				return err
+			}
+			reports = true
 		}
+	}
+	if reports {
+		defer func() { g.publishReachLoad(g.state.Load().table, time.Now()) }()
 	}
 	xfr := g.beforeApply(ops)
 	err := g.cat.Apply(rev, ops, p, func(d catalog.Delta) error { return g.publishView(d, nil) })
@@ -70,6 +80,9 @@ func (g *GeoRoute) publishView(d catalog.Delta, f *files) error {
 		}
 	}
 	g.state.Store(n)
+	if old == nil || old.table != n.table {
+		g.publishReachLoad(n.table, time.Now()) // the loads by the new table's slots
+	}
 	objectsGauge(n, g.names.Len())
 	return nil
 }

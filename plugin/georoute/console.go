@@ -50,8 +50,8 @@ func (g *GeoRoute) publishChanges(rev int64, ops []store.Op) {
 	evs := make([]events.Event, 0, len(ops))
 	for _, op := range ops {
 		switch op.Kind {
-		case store.RTT:
-			continue // measurements, thousands a second: the RTT view shows them
+		case store.RTT, store.Reach, store.Load:
+			continue // measurements and reports, thousands a second: the RTT view and explain show them
 		case store.Overrides:
 			state := v.Stored.Overrides[op.Key]
 			if op.Delete || state == "" {
@@ -92,6 +92,7 @@ func (g *GeoRoute) watchHealth(stop <-chan struct{}) {
 			g.healthEvents(last)
 		case now := <-t.C:
 			g.healthEvents(last)
+			g.expireReachLoad(now)
 			if now.Sub(sampled) >= answersSample {
 				g.answers.sample(now)
 				sampled = now
@@ -227,13 +228,15 @@ func (b backend) Routing(pool, qtype string) (any, error) {
 			samples = append(samples, countrySample{s.Country, s.Prefix})
 		}
 	}
-	env := &route.Env{Health: b.g.health(), RTT: st.matrix}
 	bind := &route.Binding{Name: "(routing)", Pool: p.ID}
+	loads := b.g.loads(st.table)
+	var avoid [4]string
 	out := make([]countryRoute, 0, len(samples))
 	var d route.Decision
 	for _, s := range samples {
 		addr := s.prefix.Addr()
 		c := st.clientOf(addr)
+		env := &route.Env{Health: b.g.health(), RTT: st.matrix, Loads: loads, Unreachable: b.g.unreachable(&c, avoid[:0])}
 		d.Reset()
 		route.Decide(st.table, bind, fam, &c, env, &d)
 		cr := countryRoute{Country: s.country, Client: addr.String(), Network: s.prefix.String(), Location: location(c),

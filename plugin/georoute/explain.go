@@ -56,6 +56,13 @@ func (b backend) Explain(name, qtype, client string) (any, error) {
 	if z := st.zoneOf(fqdn); z != "" {
 		out["zone"] = z
 	}
+	var city uint64
+	if q.client.Geo.Loc != nil {
+		city = q.client.Geo.Loc.CityID
+	}
+	if why := g.reachLoad.view.Load().Explain(rtt.KeyOf(addr), q.client.Geo.ASN, city); len(why) > 0 {
+		out["unreachable"] = why // the edges this client is answered as if they were down, and why
+	}
 	if q.bound != nil {
 		out["binding"] = map[string]any{"name": q.bound.Name, "spec": q.bound.Spec(), "source": q.bound.Source.String()}
 	}

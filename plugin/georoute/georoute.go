@@ -63,6 +63,7 @@ type GeoRoute struct {
 	events     *events.Bus   // what happened lately: GET /v1/events and the console
 	healthKick chan struct{} // health may have changed: the watcher looks
 	answers    answerSamples // the answers metric over the last minute, by edge
+	reachLoad  reachLoad     // failure reports and load reports
 }
 
 func newGeoRoute(in inputs) *GeoRoute {

@@ -3,6 +3,7 @@ package georoute
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/coredns/coredns/plugin/file/tree"
 	"github.com/georoute/appliance/plugin/georoute/catalog"
@@ -122,6 +123,10 @@ func (g *GeoRoute) loadStore(db store.Store, start func(catalog.Objects, int64) 
 			if err := g.loadRTT(key, v); err != nil {
 				return err
 			}
+		case store.Reach, store.Load:
+			if err := g.applyReachLoad(store.Op{Kind: kind, Key: key, Value: v}); err != nil {
+				return err
+			}
 		default:
 			return catalog.LoadObject(&objs, kind, key, v)
 		}
@@ -147,6 +152,7 @@ func (g *GeoRoute) loadStore(db store.Store, start func(catalog.Objects, int64) 
 	}
 	appliedRevision.Set(float64(loaded))
 	g.compileMatrixNow()
+	g.publishReachLoad(g.state.Load().table, time.Now()) // read after the names
 	return nil
 }
 

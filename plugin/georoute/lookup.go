@@ -46,6 +46,7 @@ type query struct {
 	trace      *route.Trace
 	bound      *route.Binding // the binding that answered, for explain
 	rb         *replyBuf      // the reply's message and records (reply.go)
+	avoid      [4]string      // edges the client's network cannot reach, without allocating
 }
 
 var queryPool = sync.Pool{New: func() any { return new(query) }}
@@ -155,7 +156,9 @@ func (q *query) routed(b *route.Binding, z *file.Zone, owner string) result {
 	d := &q.d
 	d.Reset()
 	d.Trace = q.trace
-	route.Decide(q.st.table, b, fam, &q.client, &route.Env{Health: q.g.health(), RTT: q.st.matrix}, d)
+	env := route.Env{Health: q.g.health(), RTT: q.st.matrix, Loads: q.g.loads(q.st.table)}
+	env.Unreachable = q.g.unreachable(&q.client, q.avoid[:0])
+	route.Decide(q.st.table, b, fam, &q.client, &env, d)
 	q.st.counters.decided(q.st.table, b, d)
 	// Whatever the outcome, it may hold only for clients like this one (a geo pool's NODATA for
 	// a country without a rule): the reply's scope says so.

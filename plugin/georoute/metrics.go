@@ -175,6 +175,9 @@ func (c *counterCache) decided(t *route.Table, b *route.Binding, d *route.Decisi
 	if len(d.Edges) > 0 {
 		counter(&c.answers, row*c.edges+d.Edges[0].Index, answersTotal, pool, d.Edges[0].ID).Inc()
 	}
+	if d.Shed != nil {
+		shedTotal.WithLabelValues(pool, d.Shed.ID, d.ShedWhy).Inc() // rare: shedding loads an edge's own counters
+	}
 }
 
 func counter(cells *[]atomic.Pointer[prometheus.Counter], i int, vec *prometheus.CounterVec, labels ...string) prometheus.Counter {

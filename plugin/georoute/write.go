@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/georoute/appliance/plugin/georoute/catalog"
+	"github.com/georoute/appliance/plugin/georoute/reach"
 	"github.com/georoute/appliance/plugin/georoute/rtt"
 	"github.com/georoute/appliance/plugin/georoute/store"
 )
@@ -21,6 +22,8 @@ import (
 type writeReq struct {
 	change *catalog.Change
 	rtts   []rttReport
+	reach  []reachObs // failure reports, and successes of networks that failed
+	load   *store.Op  // an edge's load report
 	done   chan writeResult
 }
 
@@ -109,6 +112,7 @@ func (g *GeoRoute) commitGroup(group []*writeReq) {
 		stage = catalog.NewStage()
 	}
 	rtts := map[rtt.Pair]rtt.Measurement{}
+	pairs := map[reach.Key]*reach.Pair{}
 	now := time.Now()
 	var accepted []*writeReq
 	var plans []*catalog.Plan
@@ -126,6 +130,12 @@ func (g *GeoRoute) commitGroup(group []*writeReq) {
 		}
 		if len(r.rtts) > 0 {
 			txn.Ops = append(txn.Ops, g.rttOps(r.rtts, rtts, now)...)
+		}
+		if len(r.reach) > 0 {
+			txn.Ops = append(txn.Ops, g.reachOps(r.reach, pairs, now)...)
+		}
+		if r.load != nil {
+			txn.Ops = append(txn.Ops, *r.load)
 		}
 		accepted, plans, txns = append(accepted, r), append(plans, p), append(txns, txn)
 	}

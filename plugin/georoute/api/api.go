@@ -36,6 +36,8 @@ type Backend interface {
 	PutEdge(id string, spec model.Edge) (created bool, err error)
 	DeleteEdge(id string) error
 	SetOverride(id, state string) error
+	// SetLoad records edge id's load (0 to 1), current/max when the report said so, for ttl.
+	SetLoad(id string, utilisation, current, max float64, ttl time.Duration) error
 
 	Pools() []Pool
 	Pool(id string) (Pool, bool)
@@ -85,6 +87,11 @@ type Edge struct {
 	AnswersLastMinute int64 `json:"answers_last_minute"`
 	// ProbeRTTMillis is the latest round trip from this appliance to the edge a probe measured.
 	ProbeRTTMillis *float64 `json:"probe_rtt_ms,omitempty"`
+	// Load is the edge's latest load report while it holds.
+	Load any `json:"load,omitempty"`
+	// Avoided counts the client networks (and ASes, cities) that cannot reach the edge, from
+	// failure reports: they are answered as if it were down.
+	Avoided map[string]int `json:"avoided_by,omitempty"`
 }
 
 // NodeHealth is one node's verdict on an edge, from its own checks.
@@ -110,11 +117,27 @@ type Name struct {
 	Source string `json:"source"`
 }
 
-// RTTReport is one measurement an edge observed of its clients.
+// RTTReport is one measurement an edge observed of its clients, or of a client network that
+// could not reach it.
 type RTTReport struct {
 	Client string  `json:"client"`
 	Edge   string  `json:"edge"`
-	Millis float64 `json:"rtt_ms"`
+	Millis float64 `json:"rtt_ms,omitempty"`
+	// Failed says the client network could not reach the edge; Loss is the share of probes it
+	// lost over the reporter's window (from LossFails on, a failure; below, a success).
+	Failed *bool    `json:"failed,omitempty"`
+	Loss   *float64 `json:"loss,omitempty"`
+	// Source names who reports (an SDK, a beacon, an edge): an AS or a city avoids an edge as a
+	// whole only when failed networks of it are reported by enough distinct sources.
+	Source string `json:"source,omitempty"`
+}
+
+// LoadReport is an edge's load: a utilisation, or current and maximum (connections, say).
+type LoadReport struct {
+	Utilisation *float64 `json:"utilisation,omitempty"`
+	Current     *float64 `json:"current,omitempty"`
+	Max         *float64 `json:"max,omitempty"`
+	TTL         string   `json:"ttl,omitempty"` // how long it holds without another: Go duration, 1s to 10m (default 30s)
 }
 
 // Options tune the handler.
@@ -144,6 +167,7 @@ func New(b Backend, auth *Auth, o Options) http.Handler {
 	h := &handler{b: b, auth: auth, o: o, mux: http.NewServeMux(), console: console.Handler()}
 	objectRoutes[model.Edge, Edge]{"edge", b.Edges, b.Edge, b.PutEdge, b.DeleteEdge}.register(h)
 	h.route("PUT /v1/edges/{id}/override", Write, h.putOverride)
+	h.route("PUT /v1/edges/{id}/load", Write, h.putLoad)
 	objectRoutes[model.Pool, Pool]{"pool", b.Pools, b.Pool, b.PutPool, b.DeletePool}.register(h)
 	h.route("GET /v1/zones", Read, h.listZones)
 	h.route("GET /v1/zones/{zone}", Read, h.getZone)
@@ -394,6 +418,58 @@ func (h *handler) putOverride(w http.ResponseWriter, r *http.Request) error {
 	}
 	id := strings.ToLower(r.PathValue("id"))
 	if err := h.b.SetOverride(id, body.State); err != nil {
+		return err
+	}
+	e, _ := h.b.Edge(id)
+	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
+// Bounds of a load report's TTL.
+const (
+	minLoadTTL = time.Second
+	maxLoadTTL = 10 * time.Minute
+)
+
+func (h *handler) putLoad(w http.ResponseWriter, r *http.Request) error {
+	var body LoadReport
+	if e := decode(r, &body); e != nil {
+		return e
+	}
+	var u, cur, mx float64
+	switch {
+	case body.Utilisation != nil && (body.Current != nil || body.Max != nil):
+		return Invalid("utilisation", "give a utilisation or current and max, not both")
+	case body.Utilisation != nil:
+		if u = *body.Utilisation; !(u >= 0 && u <= 1) {
+			return Invalid("utilisation", "%v is not a utilisation from 0 to 1", u)
+		}
+	case body.Current != nil && body.Max != nil:
+		cur, mx = *body.Current, *body.Max
+		if !(mx > 0 && mx <= 1e12) {
+			return Invalid("max", "%v is not a capacity above 0", mx)
+		}
+		if !(cur >= 0 && cur <= 1e12) {
+			return Invalid("current", "%v is not a count of 0 or more", cur)
+		}
+		u = min(1, cur/mx)
+	case body.Current != nil:
+		return Invalid("max", "give max beside current: the load is current/max")
+	case body.Max != nil:
+		return Invalid("current", "give current beside max: the load is current/max")
+	default:
+		return Invalid("utilisation", "give a utilisation (0 to 1) or current and max")
+	}
+	ttl := time.Duration(0)
+	if body.TTL != "" {
+		d, err := time.ParseDuration(body.TTL)
+		if err != nil || d < minLoadTTL || d > maxLoadTTL {
+			return Invalid("ttl", "%q is not a duration from %v to %v", body.TTL, minLoadTTL, maxLoadTTL)
+		}
+		ttl = d
+	}
+	id := strings.ToLower(r.PathValue("id"))
+	if err := h.b.SetLoad(id, u, cur, mx, ttl); err != nil {
 		return err
 	}
 	e, _ := h.b.Edge(id)

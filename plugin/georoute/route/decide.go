@@ -152,6 +152,10 @@ type Decision struct {
 	Scope    int  // EDNS Client Subnet scope prefix length the answer depended on
 	FailOpen bool // every candidate was down and the pool answered anyway
 	Trace    *Trace
+	// Shed is the edge that would have answered first but for its load ("shed" or "full":
+	// ShedWhy), nil when load moved nothing.
+	Shed    *Edge
+	ShedWhy string
 
 	buf     []*Edge  // ranked edge lists of the pools evaluated, by range
 	members []member // members being ranked, a stack across nested pools
@@ -213,7 +217,7 @@ func (m TraceMember) MarshalJSON() ([]byte, error) {
 // Reset empties d for reuse, keeping its buffers.
 func (d *Decision) Reset() {
 	d.Edges, d.buf, d.members = d.Edges[:0], d.buf[:0], d.members[:0]
-	d.Outcome, d.TTL, d.Scope, d.FailOpen, d.Trace = Answer, 0, 0, false, nil
+	d.Outcome, d.TTL, d.Scope, d.FailOpen, d.Trace, d.Shed, d.ShedWhy = Answer, 0, 0, false, nil, nil, ""
 }
 
 // maxDepth bounds pool nesting; cycles are rejected at load, this only guards the recursion.
@@ -322,6 +326,7 @@ func (ev *evaluator) rank(p *Pool, policy Policy, members []Member, open bool, d
 	})
 	if shed {
 		ev.shed(p, ms)
+		ev.noteShed(ms)
 	}
 	ev.scope(policy, p, len(ms))
 	if d.Trace != nil {
@@ -428,6 +433,23 @@ func (ev *evaluator) shed(p *Pool, ms []member) {
 		return 0
 	}
 	slices.SortStableFunc(ms, func(a, b member) int { return class(&a) - class(&b) })
+}
+
+// noteShed records in the decision the edge load moved first: the best scored of those shed or
+// full, when it scores better than what answers now.
+func (ev *evaluator) noteShed(ms []member) {
+	if ev.d.Shed != nil || len(ms) == 0 {
+		return
+	}
+	var best *member
+	for i := range ms {
+		if m := &ms[i]; m.note != "" && m.m.Edge != nil && (best == nil || m.score < best.score) {
+			best = m
+		}
+	}
+	if best != nil && best.score < ms[0].score {
+		ev.d.Shed, ev.d.ShedWhy = best.m.Edge, best.note
+	}
 }
 
 // weightKey orders weighted members: weighted rendezvous hashing, -ln(U)/weight, smallest first,

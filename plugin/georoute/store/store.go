@@ -29,11 +29,15 @@ const (
 	// HealthChecks and CidrCollections are Route 53's health checks and CIDR collections.
 	HealthChecks    Kind = "healthchecks"
 	CidrCollections Kind = "cidrcollections"
+	// Reach holds what failure reports made of (client network, edge) pairs, and Load the
+	// edges' latest load reports: beside the catalog, like RTT.
+	Reach Kind = "reach"
+	Load  Kind = "load"
 )
 
 // Kinds lists every kind in load order: names refer to zones, edges and pools, and edges and
 // pools to health checks and CIDR collections.
-var Kinds = []Kind{Zones, HealthChecks, CidrCollections, Edges, Pools, Overrides, Names, RTT}
+var Kinds = []Kind{Zones, HealthChecks, CidrCollections, Edges, Pools, Overrides, Names, RTT, Reach, Load}
 
 // Op is one change: Value under Key, or Key deleted.
 type Op struct {

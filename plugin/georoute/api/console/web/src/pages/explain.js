@@ -106,6 +106,8 @@ function drawSteps(steps, answerEdges) {
           " ", m.up === false ? h("span.badge.st-down", "down") : h("span.badge.st-up", "up"),
           " ", m.score === null || m.score === undefined ? h("span.muted", "score unknown") : `${fmtMs(m.score)} ${m.unit || ""}`,
           m.source ? h("span.muted", " · " + m.source) : null,
+          m.load !== undefined && m.load !== null ? h("span.muted", ` · load ${Math.round(m.load * 100)}%`) : null,
+          m.note ? h("span.badge.st-drained", { "data-note": m.note }, m.note) : null,
           onPath ? h("span.path-mark", child ? " ↓" : " ✓ answered") : null,
           child ? box(child) : null);
       })));

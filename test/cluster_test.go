@@ -174,6 +174,73 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("failure and load reports to one change every node's answers", func(t *testing.T) {
+		// The nodes have no GeoIP database: 81.2.69.0/24 goes to sin1 for the 1 ms measured above.
+		london, sin1, fra1 := "81.2.69.10", childEdgeAddr["sin1"], childEdgeAddr["fra1"]
+		calls := []struct{ method, path, body string }{
+			{"PUT", "/v1/pools/busy", `{"policy": "latency", "edges": ["fra1", "sin1"], "load": {"shed_at": 0.7, "full_at": 0.95}}`},
+			{"PUT", "/v1/zones/example.net/names/busy", `{"pool": "busy"}`},
+		}
+		for _, c := range calls {
+			if code, body, err := a.call(c.method, c.path, []byte(c.body)); err != nil || code/100 != 2 {
+				t.Fatalf("%s %s on %s: %d %s %v", c.method, c.path, a.name, code, body, err)
+			}
+		}
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if got, _, _ := lookupA(c.dns, "busy.example.net.", london); slices.Equal(got, []string{sin1}) {
+				break // the name has reached the other nodes
+			}
+		}
+		for _, n := range []*node{b, c} {
+			for _, name := range []string{"www.example.net.", "busy.example.net."} {
+				if got, _, _ := lookupA(n.dns, name, london); !slices.Equal(got, []string{sin1}) {
+					t.Fatalf("%s answers %s for London %v before any report, want sin1", n.name, name, got)
+				}
+			}
+		}
+		for _, c := range []struct{ method, path, body string }{
+			{"POST", "/v1/rtt", `[{"client": "81.2.69.0/24", "edge": "sin1", "failed": true}]`},
+			{"POST", "/v1/rtt", `[{"client": "81.2.69.0/24", "edge": "sin1", "loss": 1}]`}, // fall: two failures
+		} {
+			if code, body, err := a.call(c.method, c.path, []byte(c.body)); err != nil || code != 202 {
+				t.Fatalf("%s %s on %s: %d %s %v", c.method, c.path, a.name, code, body, err)
+			}
+		}
+		for _, n := range []*node{b, c} {
+			var got []string
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				if got, _, _ = lookupA(n.dns, "www.example.net.", london); len(got) == 1 && got[0] != sin1 {
+					break
+				}
+			}
+			if len(got) != 1 || got[0] == sin1 {
+				t.Errorf("%s answers London %v: its network reported sin1 unreachable on %s", n.name, got, a.name)
+			}
+		}
+		// Reachable again (two successes), but full: the pool with watermarks sends London to fra1.
+		for _, c := range []struct{ method, path, body string }{
+			{"POST", "/v1/rtt", `[{"client": "81.2.69.0/24", "edge": "sin1", "rtt_ms": 1}]`},
+			{"POST", "/v1/rtt", `[{"client": "81.2.69.0/24", "edge": "sin1", "failed": false}]`},
+			{"PUT", "/v1/edges/sin1/load", `{"utilisation": 1}`},
+		} {
+			if code, body, err := a.call(c.method, c.path, []byte(c.body)); err != nil || code/100 != 2 {
+				t.Fatalf("%s %s on %s: %d %s %v", c.method, c.path, a.name, code, body, err)
+			}
+		}
+		for _, n := range []*node{b, c} {
+			var www, busy []string
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				www, _, _ = lookupA(n.dns, "www.example.net.", london)
+				if busy, _, _ = lookupA(n.dns, "busy.example.net.", london); slices.Equal(www, []string{sin1}) && slices.Equal(busy, []string{fra1}) {
+					break
+				}
+			}
+			if !slices.Equal(www, []string{sin1}) || !slices.Equal(busy, []string{fra1}) {
+				t.Errorf("%s answers London www %v (want sin1, reachable again) and busy %v (want fra1: sin1 reported full on %s)", n.name, www, busy, a.name)
+			}
+		}
+	})
+
 	t.Run("a batch is seen whole", func(t *testing.T) {
 		var put []string
 		for i := range 50 {

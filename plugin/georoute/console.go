@@ -82,7 +82,6 @@ func (g *GeoRoute) watchHealth(stop <-chan struct{}) {
 	defer t.Stop()
 	last := map[string]string{}
 	sampled := time.Now()
-	g.answers.sample(sampled)
 	g.healthEvents(last)
 	for {
 		select {

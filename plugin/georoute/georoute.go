@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/pkg/fall"
@@ -70,6 +71,9 @@ func newGeoRoute(in inputs) *GeoRoute {
 	g := &GeoRoute{in: in, rtts: rtt.NewStore(), serials: newSerials(), xfr: newTransfers(), commits: make(chan *writeReq, 1024), stopping: make(chan struct{}),
 		events: events.New(0, 0), healthKick: make(chan struct{}, 1)}
 	g.useNames(route.NewNames())
+	// The answers metric is the process's: what it counted before this plugin was set up (a
+	// server before a reload, other tests) is not this plugin's last minute.
+	g.answers.sample(time.Now())
 	return g
 }
 

@@ -20,8 +20,12 @@ import (
 	"github.com/georoute/appliance/plugin/georoute/store/etcd/etcdtest"
 )
 
-// The edges of quorumConfig: q.example.net answers q1 while it is up, else q2.
+// The edges of quorumConfig: q.example.net answers q1 while it is up, else q2. n1 stands for
+// the clients of vantageNet: what its own probes find down, they avoid.
 const (
+	vantageNet    = "81.2.0.0/16"
+	vantageClient = "81.2.69.10"
+
 	quorumEdge  = "192.0.2.50"
 	quorumSpare = "192.0.2.51"
 	quorumTTL   = 5 * time.Second
@@ -113,8 +117,11 @@ func TestClusterHealthQuorum(t *testing.T) {
 			endpoints = []string{link.addr()} // cut off at the end
 		}
 		r53Addr := freeAddrTB(t)
-		nodes = append(nodes, startNodeConf(t, name, endpoints, "/georoute/quorum-test/", quorumConfig(t, probes[i]), "healthprobe",
-			"route53 "+r53Addr+"\n route53_key env:GEOROUTE_BENCH_AWS_KEY env:GEOROUTE_BENCH_AWS_SECRET"))
+		extra := "route53 " + r53Addr + "\n route53_key env:GEOROUTE_BENCH_AWS_KEY env:GEOROUTE_BENCH_AWS_SECRET"
+		if name == "n1" {
+			extra += "\n vantage " + vantageNet // n1's probes stand for these clients
+		}
+		nodes = append(nodes, startNodeConf(t, name, endpoints, "/georoute/quorum-test/", quorumConfig(t, probes[i]), "healthprobe", extra))
 		r53 = append(r53, route53Client("http://"+r53Addr))
 	}
 	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
@@ -136,10 +143,27 @@ func TestClusterHealthQuorum(t *testing.T) {
 		// n1 sees it down, and the others hear of it.
 		awaitEdgeNodes(t, n2, "q1", "up", "n1=down n2=up n3=up", bound+slack+5*time.Second)
 		awaitEdgeNodes(t, n1, "q1", "up", "n1=down n2=up n3=up", time.Second)
+		for _, n := range nodes { // the nodes work out the vantages at their next look at health
+			var got []string
+			for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				if got, _, _ = lookupA(n.dns, "q.example.net.", vantageClient); slices.Equal(got, []string{quorumSpare}) {
+					break
+				}
+			}
+			if !slices.Equal(got, []string{quorumSpare}) {
+				t.Fatalf("%s answers a client of n1's vantage %s with %v: n1's own probes find q1 down", n.name, vantageNet, got)
+			}
+		}
 		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 			for _, n := range nodes {
 				if got, _, err := lookupA(n.dns, "q.example.net.", ""); err != nil || !slices.Equal(got, []string{quorumEdge}) {
 					t.Fatalf("%s answers %v (%v) with q1 down from n1 only", n.name, got, err)
+				}
+				if got, _, err := lookupA(n.dns, "q.example.net.", vantageClient); err != nil || !slices.Equal(got, []string{quorumSpare}) {
+					t.Fatalf("%s answers a client of n1's vantage %s with %v (%v): n1's own probes find q1 down", n.name, vantageNet, got, err)
+				}
+				if got, _, err := lookupA(n.dns, "q.example.net.", "82.0.0.1"); err != nil || !slices.Equal(got, []string{quorumEdge}) {
+					t.Fatalf("%s answers a client outside n1's vantage with %v (%v)", n.name, got, err)
 				}
 			}
 		}

@@ -90,7 +90,7 @@ func (b backend) withLoad(e *api.Edge, answers map[string]int64) {
 		e.Load = out
 	}
 	if c, ok := b.g.reachLoad.view.Load().Avoiding()[e.ID]; ok {
-		e.Avoided = map[string]int{"networks": c[0], "ases": c[1], "cities": c[2]}
+		e.Avoided = map[string]int{"networks": c[0], "ases": c[1], "cities": c[2], "vantages": c[3]}
 	}
 	if p := b.g.prober; p != nil {
 		if d, _, ok := p.ProbeRTT(e.ID); ok {
@@ -271,8 +271,8 @@ func (b backend) ReportRTT(reports []api.RTTReport) error {
 	st := b.g.state.Load()
 	t := st.table
 	r := &writeReq{}
-	// Successes count for the pairs a failure was reported of: only when there are any.
-	pending := b.g.reachLoad.npairs.Load() > 0
+	// Every report of a network goes to the committer, which knows (when it commits, not now)
+	// whether a failure of the pair is pending: a success counts only then.
 	for i, rep := range reports {
 		at := func(f string) string { return fmt.Sprintf("[%d].%s", i, f) }
 		c, err := rtt.ParseClient(rep.Client)
@@ -302,7 +302,7 @@ func (b backend) ReportRTT(reports []api.RTTReport) error {
 			}
 			r.rtts = append(r.rtts, rttReport{client: c, edge: edge, millis: rep.Millis})
 		}
-		if c.Kind != rtt.Net || (!failure && !pending) {
+		if c.Kind != rtt.Net {
 			continue
 		}
 		failed := (rep.Failed != nil && *rep.Failed) || (rep.Loss != nil && *rep.Loss >= lossFails)

@@ -60,7 +60,7 @@ func (b backend) Explain(name, qtype, client string) (any, error) {
 	if q.client.Geo.Loc != nil {
 		city = q.client.Geo.Loc.CityID
 	}
-	if why := g.reachLoad.view.Load().Explain(rtt.KeyOf(addr), q.client.Geo.ASN, city); len(why) > 0 {
+	if why := g.reachLoad.view.Load().Explain(addr, q.client.Geo.ASN, city); len(why) > 0 {
 		out["unreachable"] = why // the edges this client is answered as if they were down, and why
 	}
 	if q.bound != nil {

@@ -61,10 +61,11 @@ type GeoRoute struct {
 
 	storeHealth storeHealth // what the node knows of a store other nodes share (etcd)
 
-	events     *events.Bus   // what happened lately: GET /v1/events and the console
-	healthKick chan struct{} // health may have changed: the watcher looks
-	answers    answerSamples // the answers metric over the last minute, by edge
-	reachLoad  reachLoad     // failure reports and load reports
+	events     *events.Bus    // what happened lately: GET /v1/events and the console
+	healthKick chan struct{}  // health may have changed: the watcher looks
+	answers    answerSamples  // the answers metric over the last minute, by edge
+	reachLoad  reachLoad      // failure reports and load reports
+	vantage    []netip.Prefix // the client networks this node's probes stand for (several nodes)
 }
 
 func newGeoRoute(in inputs) *GeoRoute {

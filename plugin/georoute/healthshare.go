@@ -1,10 +1,13 @@
 package georoute
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/georoute/appliance/plugin/georoute/reach"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -51,6 +54,9 @@ type observation struct {
 	// the latest result of its check (GetHealthCheckStatus).
 	Addr  string              `json:"addr,omitempty"`
 	Check *health.CheckStatus `json:"check,omitempty"`
+	// Vantage is the client networks the node's probes stand for (its 'vantage'): when it
+	// finds the target down, they avoid it.
+	Vantage []string `json:"vantage,omitempty"`
 }
 
 // sharedHealth is what this node knows of the other nodes' observations.
@@ -145,8 +151,45 @@ func (g *GeoRoute) shareHealth(o observer, p health.Prober, stop <-chan struct{}
 			g.healthy.Store(&h)
 			g.healthChanged()
 			wasAlone = alone
+			g.setVantages(g.vantagesOf(st, self, seen.mine, sh, alone), st.table)
 		}
 	}
+}
+
+// vantagesOf is what every node's own probes find down, for the client networks it stands for:
+// this node's from mine, the others' from their observations (not while cut off from them).
+func (g *GeoRoute) vantagesOf(st *state, self string, mine map[string]health.State, sh *sharedHealth, alone bool) []reach.Vantage {
+	var out []reach.Vantage
+	for target, s := range mine {
+		if s == health.Down && st.table.Edge(target) != nil {
+			for _, p := range g.vantage {
+				out = append(out, reach.Vantage{Prefix: p, Edge: target, Node: self})
+			}
+		}
+	}
+	if !alone {
+		sh.mu.Lock()
+		for target, nodes := range sh.others {
+			if st.table.Edge(target) == nil {
+				continue
+			}
+			for node, o := range nodes {
+				if o.State != health.Down {
+					continue
+				}
+				for _, s := range o.Vantage {
+					if p, err := netip.ParsePrefix(s); err == nil {
+						out = append(out, reach.Vantage{Prefix: p, Edge: target, Node: node, Since: o.Since})
+					}
+				}
+			}
+		}
+		sh.mu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b reach.Vantage) int {
+		return cmp.Or(strings.Compare(a.Node, b.Node), strings.Compare(a.Edge, b.Edge), a.Prefix.Addr().Compare(b.Prefix.Addr()), a.Prefix.Bits()-b.Prefix.Bits())
+	})
+	return out
 }
 
 // observe reads this node's verdict on every target p probes for st, queues the ones that
@@ -190,6 +233,9 @@ func (g *GeoRoute) observe(p health.Prober, st *state, seen *observed, pub *publ
 // observationOf is what this node says of target id with status s.
 func (g *GeoRoute) observationOf(id string, s health.Status, v *catalog.View) *observation {
 	o := &observation{State: s.State, Reason: s.Reason, Since: s.Since, At: time.Now().UTC()}
+	for _, p := range g.vantage {
+		o.Vantage = append(o.Vantage, p.String())
+	}
 	if hcID, ok := healthCheckOf(id); ok && len(s.Checks) > 0 {
 		cs := s.Checks[0]
 		o.Check = &cs

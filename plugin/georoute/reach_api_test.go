@@ -87,7 +87,7 @@ func TestFailureReports(t *testing.T) {
 	if !strings.Contains(fmt.Sprint(out["steps"]), "unreachable from the client's network") {
 		t.Errorf("explain's steps do not say why fra1 is passed over: %v", out["steps"])
 	}
-	if e := s.expect("GET", "/v1/edges/fra1", writeToken, nil, 200, "", ""); fmt.Sprint(e["avoided_by"]) != "map[ases:0 cities:0 networks:1]" {
+	if e := s.expect("GET", "/v1/edges/fra1", writeToken, nil, 200, "", ""); fmt.Sprint(e["avoided_by"]) != "map[ases:0 cities:0 networks:1 vantages:0]" {
 		t.Errorf("fra1's avoided_by: %v", e["avoided_by"])
 	}
 	if h := s.edgeHealth("fra1"); h["state"] != "up" {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,10 +73,11 @@ type loadView struct {
 
 // reachLoad is the plugin's state of failure and load reports.
 type reachLoad struct {
-	mu    sync.Mutex
-	rule  reach.Rule
-	pairs map[reach.Key]reach.Pair
-	loads map[string]loadReport
+	mu       sync.Mutex
+	rule     reach.Rule
+	pairs    map[reach.Key]reach.Pair
+	loads    map[string]loadReport
+	vantages []reach.Vantage // nodes' own probes finding edges down, for the networks they stand for
 
 	view   atomic.Pointer[reach.View]
 	lview  atomic.Pointer[loadView]
@@ -192,12 +194,12 @@ func (g *GeoRoute) publishReachLoad(t *route.Table, now time.Time) {
 	for _, p := range rl.pairs {
 		pairs = append(pairs, p)
 	}
-	v := reach.Build(pairs, rl.rule, now)
+	v := reach.Build(pairs, rl.vantages, rl.rule, now)
 	rl.view.Store(v)
 	rl.built = now
 	networksAvoiding.Reset()
 	for edge, c := range v.Avoiding() {
-		for i, scope := range []string{"network", "as", "city"} {
+		for i, scope := range []string{"network", "as", "city", "vantage"} {
 			if c[i] > 0 {
 				networksAvoiding.WithLabelValues(edge, scope).Set(float64(c[i]))
 			}
@@ -247,7 +249,23 @@ func (g *GeoRoute) unreachable(c *route.Client, buf []string) []string {
 	if c.Geo.Loc != nil {
 		city = c.Geo.Loc.CityID
 	}
-	return v.Avoids(rtt.KeyOf(c.Addr), c.Geo.ASN, city, buf)
+	return v.Avoids(c.Addr, c.Geo.ASN, city, buf)
+}
+
+// setVantages publishes what the nodes' own probes find down for the networks they stand for,
+// when it changed.
+func (g *GeoRoute) setVantages(vs []reach.Vantage, t *route.Table) {
+	rl := &g.reachLoad
+	rl.mu.Lock()
+	same := slices.EqualFunc(vs, rl.vantages, func(a, b reach.Vantage) bool { return a.Prefix == b.Prefix && a.Edge == b.Edge && a.Node == b.Node })
+	if !same {
+		rl.vantages = vs
+	}
+	rl.mu.Unlock()
+	if !same {
+		g.publishReachLoad(t, time.Now())
+		g.healthChanged()
+	}
 }
 
 // loads is the edges' load for table t, nil when none reports any.

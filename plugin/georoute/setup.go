@@ -161,7 +161,7 @@ func parse(c *caddy.Controller) (*GeoRoute, time.Duration, error) {
 				g.template.hostmaster = dns.Fqdn(strings.ToLower(args[0]))
 			case "fallthrough":
 				g.Fall.SetZonesFromArgs(c.RemainingArgs())
-			case "store", "store_prefix", "store_tls", "store_max_txn_ops", "store_max_changes", "store_node", "store_snapshot", "health_quorum":
+			case "store", "store_prefix", "store_tls", "store_max_txn_ops", "store_max_changes", "store_node", "store_snapshot", "health_quorum", "vantage":
 				if err := g.parseStore(c, prop, abs); err != nil {
 					return nil, 0, err
 				}

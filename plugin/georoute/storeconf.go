@@ -3,6 +3,7 @@ package georoute
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -95,6 +96,20 @@ func (g *GeoRoute) parseStore(c *caddy.Controller, prop string, abs func(string)
 		}
 		etcdConf()
 		g.storeHealth.shared.need = n
+	case "vantage":
+		// The client networks this node's probes stand for (its region's): an edge its own
+		// probes find down is avoided for them, though the nodes together find it up.
+		if len(args) == 0 {
+			return c.Errf("vantage takes the client prefixes this node's probes stand for (vantage 81.2.0.0/16 2a02:c7f::/32)")
+		}
+		for _, a := range args {
+			p, err := netip.ParsePrefix(a)
+			if err != nil || p != p.Masked() || p.Bits() == 0 {
+				return c.Errf("vantage: %q is not a network prefix (203.0.113.0/24), nor the whole address space", a)
+			}
+			g.vantage = append(g.vantage, p)
+		}
+		etcdConf()
 	case "store_max_txn_ops":
 		n, err := strconv.Atoi(strings.Join(args, " "))
 		if len(args) != 1 || err != nil || n < 8 {

@@ -3,12 +3,15 @@
 // ISP and one region). Each (client network, edge) pair has a small state machine like a health
 // check's: fall consecutive failures and the network is answered as if the edge were down,
 // rise consecutive successes and it is answered as before. The evidence covers more than the
-// network itself only when it agrees: when failed networks of one AS (or one city) come from
-// at least Quorum distinct sources, the whole AS (city) avoids the edge. Pure: no DNS, no HTTP.
+// network itself only when it agrees: when failed networks of one AS come from at least Quorum
+// distinct sources (reporters: a report that names none is the edge's own), the whole AS avoids
+// the edge; a city as a whole, when they are of two ASes at least besides (one ISP's trouble is
+// its own). Pure: no DNS, no HTTP.
 package reach
 
 import (
 	"cmp"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -74,8 +77,8 @@ type Pair struct {
 // Key is p's key.
 func (p *Pair) Key() Key { return Key{p.Net, p.Edge} }
 
-// Observe folds one report into p: failed or not, from source ("" for the network itself), at
-// at. It reports whether p changed state (Failed).
+// Observe folds one report into p: failed or not, from source ("": the edge itself), at at.
+// It reports whether p changed state (Failed).
 func (p *Pair) Observe(failed bool, source string, at time.Time, r Rule) bool {
 	r = r.WithDefaults()
 	if p.Since.IsZero() {
@@ -87,7 +90,7 @@ func (p *Pair) Observe(failed bool, source string, at time.Time, r Rule) bool {
 		p.Fails, p.Oks = p.Fails+1, 0
 		p.Reports++
 		if source == "" {
-			source = p.Net.Prefix().String()
+			source = "edge " + p.Edge
 		}
 		if !slices.Contains(p.Sources, source) && len(p.Sources) < MaxSources {
 			p.Sources = append(p.Sources, source)
@@ -125,25 +128,36 @@ type Why struct {
 	Since   time.Time `json:"since"`
 }
 
+// Vantage is a node's own probes finding an edge down, for the client networks the node stands
+// for (its region's): they avoid the edge though the nodes together find it up.
+type Vantage struct {
+	Prefix netip.Prefix
+	Edge   string
+	Node   string
+	Since  time.Time
+}
+
 // View is what queries read: which networks, ASes and cities avoid which edges. Immutable.
 type View struct {
-	byNet  map[rtt.NetKey][]Why
-	byASN  map[uint32][]Why
-	byCity map[uint64][]Why
+	byNet    map[rtt.NetKey][]Why
+	byASN    map[uint32][]Why
+	byCity   map[uint64][]Why
+	vantages []Vantage
 }
 
 // Empty reports whether no client avoids any edge.
 func (v *View) Empty() bool {
-	return v == nil || len(v.byNet)+len(v.byASN)+len(v.byCity) == 0
+	return v == nil || len(v.byNet)+len(v.byASN)+len(v.byCity)+len(v.vantages) == 0
 }
 
-// Build makes the view of pairs at now.
-func Build(pairs []Pair, r Rule, now time.Time) *View {
+// Build makes the view of pairs and vantages at now.
+func Build(pairs []Pair, vantages []Vantage, r Rule, now time.Time) *View {
 	r = r.WithDefaults()
-	v := &View{byNet: map[rtt.NetKey][]Why{}, byASN: map[uint32][]Why{}, byCity: map[uint64][]Why{}}
+	v := &View{byNet: map[rtt.NetKey][]Why{}, byASN: map[uint32][]Why{}, byCity: map[uint64][]Why{}, vantages: vantages}
 	type group struct {
 		reports int
 		sources map[string]bool
+		asns    map[uint32]bool
 		since   time.Time
 	}
 	asns := map[Key]*group{}   // Key.Net holds the ASN
@@ -151,10 +165,13 @@ func Build(pairs []Pair, r Rule, now time.Time) *View {
 	add := func(m map[Key]*group, k Key, p *Pair) {
 		g := m[k]
 		if g == nil {
-			g = &group{sources: map[string]bool{}, since: p.Since}
+			g = &group{sources: map[string]bool{}, asns: map[uint32]bool{}, since: p.Since}
 			m[k] = g
 		}
 		g.reports += p.Reports
+		if p.ASN != 0 {
+			g.asns[p.ASN] = true
+		}
 		for _, s := range p.Sources {
 			g.sources[s] = true
 		}
@@ -181,7 +198,7 @@ func Build(pairs []Pair, r Rule, now time.Time) *View {
 		}
 	}
 	for k, g := range cities {
-		if len(g.sources) >= r.Quorum {
+		if len(g.sources) >= r.Quorum && len(g.asns) >= 2 {
 			v.byCity[uint64(k.Net)] = append(v.byCity[uint64(k.Net)], Why{Edge: k.Edge, Scope: "city", Key: itoa(uint64(k.Net)), Reports: g.reports, Sources: len(g.sources), Since: g.since})
 		}
 	}
@@ -212,44 +229,54 @@ func itoa(n uint64) string {
 	return string(b[i:])
 }
 
-// Avoids appends to out the edges a client of network net, AS asn and city avoids (each once,
+// Avoids appends to out the edges a client at addr, of AS asn and city, avoids (each once,
 // sorted) and returns it. It does not allocate when none are avoided.
-func (v *View) Avoids(net rtt.NetKey, asn uint32, city uint64, out []string) []string {
+func (v *View) Avoids(addr netip.Addr, asn uint32, city uint64, out []string) []string {
 	if v.Empty() {
 		return out
 	}
 	start := len(out)
-	for _, ws := range [][]Why{v.byNet[net], v.byASN[asn], v.byCity[city]} {
+	for _, ws := range [][]Why{v.byNet[rtt.KeyOf(addr)], v.byASN[asn], v.byCity[city]} {
 		for _, w := range ws {
 			if !slices.Contains(out[start:], w.Edge) {
 				out = append(out, w.Edge)
 			}
 		}
 	}
+	for _, vp := range v.vantages {
+		if vp.Prefix.Contains(addr) && !slices.Contains(out[start:], vp.Edge) {
+			out = append(out, vp.Edge)
+		}
+	}
 	slices.Sort(out[start:])
 	return out
 }
 
-// Explain is every reason a client of network net, AS asn and city avoids an edge.
-func (v *View) Explain(net rtt.NetKey, asn uint32, city uint64) []Why {
+// Explain is every reason a client at addr, of AS asn and city, avoids an edge.
+func (v *View) Explain(addr netip.Addr, asn uint32, city uint64) []Why {
 	if v.Empty() {
 		return nil
 	}
 	var out []Why
-	out = append(out, v.byNet[net]...)
+	out = append(out, v.byNet[rtt.KeyOf(addr)]...)
 	if asn != 0 {
 		out = append(out, v.byASN[asn]...)
 	}
 	if city != 0 {
 		out = append(out, v.byCity[city]...)
 	}
+	for _, vp := range v.vantages {
+		if vp.Prefix.Contains(addr) {
+			out = append(out, Why{Edge: vp.Edge, Scope: "vantage", Key: vp.Node + " " + vp.Prefix.String(), Sources: 1, Since: vp.Since})
+		}
+	}
 	return out
 }
 
-// Avoiding counts, by edge, the networks that avoid it on their own evidence, and the ASes and
-// cities that do as a whole.
-func (v *View) Avoiding() map[string][3]int {
-	out := map[string][3]int{}
+// Avoiding counts, by edge, the networks that avoid it on their own evidence, the ASes and
+// cities that do as a whole, and the prefixes of nodes' vantages.
+func (v *View) Avoiding() map[string][4]int {
+	out := map[string][4]int{}
 	if v == nil {
 		return out
 	}
@@ -273,6 +300,11 @@ func (v *View) Avoiding() map[string][3]int {
 			c[2]++
 			out[w.Edge] = c
 		}
+	}
+	for _, vp := range v.vantages {
+		c := out[vp.Edge]
+		c[3]++
+		out[vp.Edge] = c
 	}
 	return out
 }

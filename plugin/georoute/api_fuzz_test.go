@@ -2,6 +2,7 @@ package georoute
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coredns/caddy"
 	"github.com/georoute/appliance/plugin/georoute/api"
@@ -103,6 +105,12 @@ func FuzzAPI(f *testing.F) {
 		{1, 0, "zones/example.com", "", []byte(`{}`)},
 		{1, 2, "zones/example.net/names/x", "", []byte(`{"edge":"fra1"}`)},
 		{2, 0, "rtt", "", []byte(`[{"client":"81.2.69.0/24","edge":"fra1","rtt_ms":12}]`)},
+		{2, 0, "rtt", "", []byte(`[{"client":"81.2.69.0/24","edge":"fra1","failed":true,"source":"sdk"},{"client":"81.2.69.9","edge":"fra1","loss":0.7}]`)},
+		{1, 0, "edges/fra1/load", "", []byte(`{"utilisation":0.9,"ttl":"5s"}`)},
+		{1, 0, "edges/fra1/load", "", []byte(`{"current":9,"max":10}`)},
+		{0, 1, "routing", "pool=web&type=AAAA", nil},
+		{0, 0, "events", "since=0&types=health,change", nil},
+		{0, 0, "zones/example.net/names", "q=ww&limit=3", nil},
 		{2, 0, "zones/example.net/batch", "", []byte(`{"ops":[{"op":"delete","name":"nope"}]}`)},
 		{3, 1, "edges/fra1", "", nil},
 		{4, 0, "zones", "", nil},
@@ -116,7 +124,10 @@ func FuzzAPI(f *testing.F) {
 			return
 		}
 		u.RawQuery = query
-		req, err := http.NewRequest(methods[int(method)%len(methods)], u.String(), bytes.NewReader(body))
+		// An event stream lasts until its client goes: this one goes at once.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, methods[int(method)%len(methods)], u.String(), bytes.NewReader(body))
 		if err != nil {
 			return
 		}
@@ -130,6 +141,12 @@ func FuzzAPI(f *testing.F) {
 			t.Fatalf("%s %s: status %d", req.Method, u, status)
 		}
 		if status == http.StatusNoContent || req.Method == "HEAD" && len(raw) == 0 {
+			return
+		}
+		if status == http.StatusOK && rec.Header().Get("Content-Type") == "text/event-stream" {
+			if !bytes.Contains(raw, []byte(": live after ")) {
+				t.Fatalf("%s %s: an event stream without its live mark: %q", req.Method, u, raw)
+			}
 			return
 		}
 		var out map[string]any

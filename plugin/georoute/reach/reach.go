@@ -280,31 +280,24 @@ func (v *View) Avoiding() map[string][4]int {
 	if v == nil {
 		return out
 	}
-	for _, ws := range v.byNet {
-		for _, w := range ws {
-			c := out[w.Edge]
-			c[0]++
-			out[w.Edge] = c
-		}
-	}
-	for _, ws := range v.byASN {
-		for _, w := range ws {
-			c := out[w.Edge]
-			c[1]++
-			out[w.Edge] = c
-		}
-	}
-	for _, ws := range v.byCity {
-		for _, w := range ws {
-			c := out[w.Edge]
-			c[2]++
-			out[w.Edge] = c
-		}
-	}
+	count(v.byNet, 0, out)
+	count(v.byASN, 1, out)
+	count(v.byCity, 2, out)
 	for _, vp := range v.vantages {
 		c := out[vp.Edge]
 		c[3]++
 		out[vp.Edge] = c
 	}
 	return out
+}
+
+// count adds to out[edge][i] the keys of m that avoid each edge.
+func count[K comparable](m map[K][]Why, i int, out map[string][4]int) {
+	for _, ws := range m {
+		for _, w := range ws {
+			c := out[w.Edge]
+			c[i]++
+			out[w.Edge] = c
+		}
+	}
 }

@@ -91,15 +91,22 @@ type Bus struct {
 }
 
 // New returns a bus keeping up to healthN health transitions and drains and changeN catalog
-// changes (0: the defaults).
+// changes (0: the defaults). Its ids start from the clock in microseconds, so that a client
+// reconnecting with the last id it saw from an earlier bus (before a restart or a Corefile
+// reload) gets every event of this one rather than waiting for the count to catch up.
 func New(healthN, changeN int) *Bus {
+	return newAt(healthN, changeN, uint64(time.Now().UnixMicro()))
+}
+
+// newAt is New with the ids counted from base.
+func newAt(healthN, changeN int, base uint64) *Bus {
 	if healthN <= 0 {
 		healthN = DefaultHealthRing
 	}
 	if changeN <= 0 {
 		changeN = DefaultChangeRing
 	}
-	return &Bus{health: ring{buf: make([]Event, healthN)}, change: ring{buf: make([]Event, changeN)},
+	return &Bus{last: base, health: ring{buf: make([]Event, healthN)}, change: ring{buf: make([]Event, changeN)},
 		subs: map[*Subscription]struct{}{}, now: time.Now}
 }
 
@@ -134,7 +141,7 @@ func (b *Bus) Publish(evs ...Event) {
 	}
 }
 
-// Last is the id of the latest event published (0: none yet).
+// Last is the id of the latest event published (the base before any).
 func (b *Bus) Last() uint64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -33,7 +33,7 @@ func TestSince(t *testing.T) {
 		{"wrapped, after an id that is gone", 3, 2, "hhhhhc", 1, "3h 4h 5h 6c "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := New(tc.healthN, tc.chN)
+			b := newAt(tc.healthN, tc.chN, 0)
 			for _, c := range tc.publish {
 				b.Publish(Event{Type: map[rune]string{'h': Health, 'd': Drain, 'c': Change}[c]})
 			}
@@ -45,7 +45,7 @@ func TestSince(t *testing.T) {
 }
 
 func TestSubscribe(t *testing.T) {
-	b := New(8, 8)
+	b := newAt(8, 8, 0)
 	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	b.now = func() time.Time { return at }
 	b.Publish(Event{Type: Health, Edge: "fra1", State: "down"}, Event{Type: Change, Kind: "names", Key: "www.example.net."})
@@ -73,7 +73,7 @@ func TestSubscribe(t *testing.T) {
 
 // A subscriber that does not read is dropped and told, and the publisher never waits for it.
 func TestSlowSubscriberDropped(t *testing.T) {
-	b := New(4, 4)
+	b := newAt(4, 4, 0)
 	_, slow := b.Subscribe(0, false)
 	_, fast := b.Subscribe(0, false)
 	done := make(chan int)
@@ -113,4 +113,21 @@ func TestCloseAll(t *testing.T) {
 	}
 	var nilBus *Bus
 	nilBus.Publish(Event{Type: Health}) // a plugin without a bus publishes into nothing
+}
+
+// A bus made later numbers its events after every id of an earlier one: a client that
+// reconnects across a restart with its last id misses nothing of the new bus.
+func TestIDsAcrossBuses(t *testing.T) {
+	old := New(4, 4)
+	old.Publish(Event{Type: Health}, Event{Type: Change})
+	last := old.Last()
+	time.Sleep(time.Millisecond)
+	b := New(4, 4)
+	b.Publish(Event{Type: Health})
+	if got := b.Since(last); len(got) != 1 || got[0].ID <= last {
+		t.Errorf("since the old bus's last id %d: %+v", last, got)
+	}
+	if last >= 1<<53 {
+		t.Errorf("id %d is past what a JSON number holds exactly", last)
+	}
 }

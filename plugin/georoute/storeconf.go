@@ -123,7 +123,7 @@ func (g *GeoRoute) parseStore(c *caddy.Controller, prop string, abs func(string)
 // checkStore checks the store's lines against each other once the block is read.
 func (g *GeoRoute) checkStore(c *caddy.Controller) error {
 	if g.etcdConf != nil && len(g.etcdConf.Endpoints) == 0 {
-		return c.Err("store_prefix, store_tls, store_max_txn_ops, store_max_changes, store_node, store_snapshot and health_quorum are for 'store etcd://HOST:PORT'")
+		return c.Err("store_prefix, store_tls, store_max_txn_ops, store_max_changes, store_node, store_snapshot, health_quorum and vantage are for 'store etcd://HOST:PORT'")
 	}
 	return nil
 }

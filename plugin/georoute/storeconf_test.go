@@ -33,6 +33,12 @@ func TestParseStore(t *testing.T) {
 		{input: "store etcd://127.0.0.1:2379\n health_quorum two", wantErr: "health_quorum takes how many nodes"},
 		{input: "store etcd://127.0.0.1:2379\n store_snapshot", wantErr: "store_snapshot takes the file"},
 		{input: "store s.db\n health_quorum 2", wantErr: "are for 'store etcd://HOST:PORT'"},
+		{input: "store etcd://127.0.0.1:2379\n vantage 81.2.0.0/16 2a02:c7f::/32", endpoints: "127.0.0.1:2379"},
+		{input: "store etcd://127.0.0.1:2379\n vantage", wantErr: "vantage takes the client prefixes"},
+		{input: "store etcd://127.0.0.1:2379\n vantage 81.2.69.1/16", wantErr: `"81.2.69.1/16" is not a network prefix`},
+		{input: "store etcd://127.0.0.1:2379\n vantage 0.0.0.0/0", wantErr: "nor the whole address space"},
+		{input: "store etcd://127.0.0.1:2379\n vantage nope", wantErr: `"nope" is not a network prefix`},
+		{input: "store s.db\n vantage 81.2.0.0/16", wantErr: "are for 'store etcd://HOST:PORT'"},
 		{input: "store s.db\n store_snapshot snap.db", wantErr: "are for 'store etcd://HOST:PORT'"},
 	} {
 		c := caddy.NewTestController("dns", "georoute {\n zones testdata/zones\n "+tc.input+"\n}")

@@ -28,7 +28,7 @@ func (g *GeoRoute) apply(rev int64, ops []store.Op, p *catalog.Plan) error {
 		}
 	}
 	if reports {
-		defer func() { g.publishReachLoad(g.state.Load().table, time.Now()) }()
+		defer func() { g.publishReachLoad(time.Now()) }()
 	}
 	xfr := g.beforeApply(ops)
 	err := g.cat.Apply(rev, ops, p, func(d catalog.Delta) error { return g.publishView(d, nil) })
@@ -81,7 +81,7 @@ func (g *GeoRoute) publishView(d catalog.Delta, f *files) error {
 	}
 	g.state.Store(n)
 	if old == nil || old.table != n.table {
-		g.publishReachLoad(n.table, time.Now()) // the loads by the new table's slots
+		g.publishReachLoad(time.Now()) // the loads by the new table's slots
 	}
 	objectsGauge(n, g.names.Len())
 	return nil

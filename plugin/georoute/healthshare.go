@@ -151,7 +151,7 @@ func (g *GeoRoute) shareHealth(o observer, p health.Prober, stop <-chan struct{}
 			g.healthy.Store(&h)
 			g.healthChanged()
 			wasAlone = alone
-			g.setVantages(g.vantagesOf(st, self, seen.mine, sh, alone), st.table)
+			g.setVantages(g.vantagesOf(st, self, seen.mine, sh, alone))
 		}
 	}
 }

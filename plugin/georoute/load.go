@@ -152,7 +152,7 @@ func (g *GeoRoute) loadStore(db store.Store, start func(catalog.Objects, int64) 
 	}
 	appliedRevision.Set(float64(loaded))
 	g.compileMatrixNow()
-	g.publishReachLoad(g.state.Load().table, time.Now()) // read after the names
+	g.publishReachLoad(time.Now()) // read after the names
 	return nil
 }
 

@@ -185,11 +185,17 @@ func (g *GeoRoute) applyReachLoad(op store.Op) error {
 	return nil
 }
 
-// publishReachLoad publishes the views of the failure and load reports for table t at now.
-func (g *GeoRoute) publishReachLoad(t *route.Table, now time.Time) {
+// publishReachLoad publishes the views of the failure and load reports at now, the loads by
+// the slots of the table served now: read under the lock, so that of two publishes racing a
+// new table the last holds the newest.
+func (g *GeoRoute) publishReachLoad(now time.Time) {
 	rl := &g.reachLoad
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
+	var t *route.Table
+	if st := g.state.Load(); st != nil {
+		t = st.table
+	}
 	pairs := make([]reach.Pair, 0, len(rl.pairs))
 	for _, p := range rl.pairs {
 		pairs = append(pairs, p)
@@ -233,9 +239,7 @@ func (g *GeoRoute) expireReachLoad(now time.Time) {
 	}
 	rl.mu.Unlock()
 	if due {
-		if st := g.state.Load(); st != nil {
-			g.publishReachLoad(st.table, now)
-		}
+		g.publishReachLoad(now)
 	}
 }
 
@@ -254,7 +258,7 @@ func (g *GeoRoute) unreachable(c *route.Client, buf []string) []string {
 
 // setVantages publishes what the nodes' own probes find down for the networks they stand for,
 // when it changed.
-func (g *GeoRoute) setVantages(vs []reach.Vantage, t *route.Table) {
+func (g *GeoRoute) setVantages(vs []reach.Vantage) {
 	rl := &g.reachLoad
 	rl.mu.Lock()
 	same := slices.EqualFunc(vs, rl.vantages, func(a, b reach.Vantage) bool { return a.Prefix == b.Prefix && a.Edge == b.Edge && a.Node == b.Node })
@@ -263,7 +267,7 @@ func (g *GeoRoute) setVantages(vs []reach.Vantage, t *route.Table) {
 	}
 	rl.mu.Unlock()
 	if !same {
-		g.publishReachLoad(t, time.Now())
+		g.publishReachLoad(time.Now())
 		g.healthChanged()
 	}
 }

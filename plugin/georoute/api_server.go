@@ -91,9 +91,6 @@ func (g *GeoRoute) startBackground(bg *background) error {
 	}
 	bg.wg.Add(2)
 	go func() { defer bg.wg.Done(); g.watchHealth(bg.stop) }()
-	if st := g.state.Load(); st != nil && st.geo != nil && g.apiConf != nil {
-		go st.geo.Countries() // the console's routing view walks the whole database once
-	}
 	go func() {
 		defer bg.wg.Done()
 		t := time.NewTicker(matrixRefresh)

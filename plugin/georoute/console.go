@@ -48,7 +48,9 @@ func (g *GeoRoute) publishChanges(rev int64, ops []store.Op) {
 	}
 	v := g.cat.View()
 	evs := make([]events.Event, 0, len(ops))
+	health := false // an edge's health may follow: its checks, its override
 	for _, op := range ops {
+		health = health || op.Kind == store.Edges || op.Kind == store.Overrides || op.Kind == store.HealthChecks
 		switch op.Kind {
 		case store.RTT, store.Reach, store.Load:
 			continue // measurements and reports, thousands a second: the RTT view and explain show them
@@ -71,7 +73,9 @@ func (g *GeoRoute) publishChanges(rev int64, ops []store.Op) {
 		evs = append(evs, e)
 	}
 	g.events.Publish(evs...)
-	g.healthChanged() // a drain, an edge's checks: its health event follows at once
+	if health {
+		g.healthChanged() // a drain, an edge's checks: its health event follows at once
+	}
 }
 
 // watchHealth publishes a health event whenever an edge's health as the API shows it (this

@@ -97,7 +97,7 @@ func TestConsoleNodes(t *testing.T) {
 		}
 		return strings.Join(out, " ")
 	}
-	rows := await("n1 n2 n3, none behind", 15*time.Second, func(rows []consoleRow) bool {
+	rows := await("n1 n2 n3, none behind", 30*time.Second, func(rows []consoleRow) bool {
 		behind := false
 		for _, r := range rows {
 			behind = behind || r.Lag != 0
@@ -113,7 +113,7 @@ func TestConsoleNodes(t *testing.T) {
 	nodes[2].cmd.Process.Kill()
 	<-nodes[2].exited
 	start := time.Now()
-	await("n1 n2 once n3's lease is out", 25*time.Second, func(rows []consoleRow) bool { return names(rows) == "n1 n2" })
+	await("n1 n2 once n3's lease is out", 40*time.Second, func(rows []consoleRow) bool { return names(rows) == "n1 n2" })
 	t.Logf("a killed node left the Nodes page after %v (its presence lease: 10 s)", time.Since(start).Round(100*time.Millisecond))
 	stdin.Close()
 	if err := cmd.Wait(); err != nil {

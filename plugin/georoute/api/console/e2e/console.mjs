@@ -20,7 +20,7 @@ const URL_ = env("CONSOLE_URL"), READ = env("READ_TOKEN"), WRITE = env("WRITE_TO
 const DNS = env("DNS_ADDR"), DEAD = env("DEAD_ADDR"), SHOTS = resolve(env("SHOTS"));
 const EDGES = env("EDGES").split(",");
 const API = new URL("/", URL_).href.replace(/\/$/, "");
-const T = 15000; // how long a thing the page shows may take to appear
+const T = 60000; // how long a thing the page shows may take to appear (a race-detector build on a loaded machine is slow)
 
 const log = (...a) => console.log("e2e:", ...a);
 function check(ok, what) {
@@ -45,6 +45,7 @@ async function dig(name, subnet) {
 const browser = await chromium.launch({ executablePath: env("CHROMIUM"), args: ["--no-sandbox"] });
 const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
 const page = await context.newPage();
+page.setDefaultTimeout(T);
 const problems = [];
 page.on("pageerror", (e) => problems.push("page error: " + e.message));
 page.on("console", (m) => m.type() === "error" && !/Failed to load resource/.test(m.text()) && problems.push("console: " + m.text()));

@@ -15,13 +15,14 @@ const env = (k) => {
 const browser = await chromium.launch({ executablePath: env("CHROMIUM"), args: ["--no-sandbox"] });
 try {
   const page = await browser.newPage();
+  page.setDefaultTimeout(60000);
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   await page.goto(env("CONSOLE_URL"));
   await page.locator('[data-testid="token-input"]').fill(env("TOKEN"));
   await page.locator('[data-testid="login"]').click();
   await page.locator('[data-testid="tab-nodes"]').click();
-  await page.locator('[data-testid="nodes-table"]').waitFor({ timeout: 15000 });
+  await page.locator('[data-testid="nodes-table"]').waitFor({ timeout: 60000 });
   const rows = () => page.evaluate(() => [...document.querySelectorAll('[data-testid="node-row"]')].map((tr) => ({
     node: tr.getAttribute("data-node"),
     lag: Number(tr.children[2].textContent),
@@ -31,7 +32,7 @@ try {
     // The page reads /v1/status every 10 s; going to another page and back reads it now.
     await page.locator('[data-testid="tab-map"]').click();
     await page.locator('[data-testid="tab-nodes"]').click();
-    await page.locator('[data-testid="nodes-table"]').waitFor({ timeout: 15000 });
+    await page.locator('[data-testid="nodes-table"]').waitFor({ timeout: 60000 });
     await page.waitForTimeout(300);
     console.log(JSON.stringify(await rows()));
   }

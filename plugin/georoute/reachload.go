@@ -79,9 +79,8 @@ type reachLoad struct {
 	loads    map[string]loadReport
 	vantages []reach.Vantage // nodes' own probes finding edges down, for the networks they stand for
 
-	view   atomic.Pointer[reach.View]
-	lview  atomic.Pointer[loadView]
-	npairs atomic.Int64 // len(pairs)
+	view  atomic.Pointer[reach.View]
+	lview atomic.Pointer[loadView]
 	built  time.Time    // when view was last built (expiry)
 }
 
@@ -160,7 +159,6 @@ func (g *GeoRoute) applyReachLoad(op store.Op) error {
 		if err != nil {
 			return fmt.Errorf("store: reach: %v", err)
 		}
-		defer func() { rl.npairs.Store(int64(len(rl.pairs))) }()
 		if op.Delete {
 			delete(rl.pairs, k)
 			return nil

@@ -81,7 +81,7 @@ type reachLoad struct {
 
 	view  atomic.Pointer[reach.View]
 	lview atomic.Pointer[loadView]
-	built  time.Time    // when view was last built (expiry)
+	built time.Time // when view was last built (expiry)
 }
 
 func (r *reachLoad) init() {

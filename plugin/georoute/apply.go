@@ -31,10 +31,12 @@ func (g *GeoRoute) apply(rev int64, ops []store.Op, p *catalog.Plan) error {
 		defer func() { g.publishReachLoad(time.Now()) }()
 	}
 	xfr := g.beforeApply(ops)
+	g.watched.mu.Lock() // the health this change makes is published after it (console.go)
 	err := g.cat.Apply(rev, ops, p, func(d catalog.Delta) error { return g.publishView(d, nil) })
 	if err == nil {
 		g.publishChanges(rev, ops)
 	}
+	g.watched.mu.Unlock()
 	g.bumpSerials(rev, ops)
 	g.afterApply(xfr)
 	objectsServed.WithLabelValues("names").Set(float64(g.names.Len()))

@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -72,10 +73,12 @@ func (g *GeoRoute) publishChanges(rev int64, ops []store.Op) {
 		}
 		evs = append(evs, e)
 	}
-	g.events.Publish(evs...)
 	if health {
-		g.healthChanged() // a drain, an edge's checks: its health event follows at once
+		// A drain, an edge's checks: the health that follows from it is published with it, in
+		// order, before the write is answered.
+		evs = append(evs, g.healthEvents()...)
 	}
+	g.events.Publish(evs...)
 }
 
 // watchHealth publishes a health event whenever an edge's health as the API shows it (this
@@ -84,17 +87,16 @@ func (g *GeoRoute) publishChanges(rev int64, ops []store.Op) {
 func (g *GeoRoute) watchHealth(stop <-chan struct{}) {
 	t := time.NewTicker(healthWatch)
 	defer t.Stop()
-	last := map[string]string{}
 	sampled := time.Now()
-	g.healthEvents(last)
+	g.publishHealth()
 	for {
 		select {
 		case <-stop:
 			return
 		case <-g.healthKick:
-			g.healthEvents(last)
+			g.publishHealth()
 		case now := <-t.C:
-			g.healthEvents(last)
+			g.publishHealth()
 			g.expireReachLoad(now)
 			if now.Sub(sampled) >= answersSample {
 				g.answers.sample(now)
@@ -104,7 +106,29 @@ func (g *GeoRoute) watchHealth(stop <-chan struct{}) {
 	}
 }
 
-func (g *GeoRoute) healthEvents(last map[string]string) {
+// healthWatched is the health the event stream last said of every edge.
+type healthWatched struct {
+	mu   sync.Mutex
+	last map[string]string
+}
+
+// publishHealth publishes an event for every edge whose health as the API shows it is not what
+// the stream last said.
+func (g *GeoRoute) publishHealth() {
+	g.watched.mu.Lock()
+	defer g.watched.mu.Unlock()
+	g.events.Publish(g.healthEvents()...)
+}
+
+// healthEvents returns an event for every edge whose health as the API shows it is not what
+// the stream last said, in edge order, and takes them as said. g.watched.mu is held: apply holds
+// it from before a change is applied (a drain changes the prober's state while it is applied)
+// until its events are out, so that the health a change makes comes after the change's event.
+func (g *GeoRoute) healthEvents() []events.Event {
+	w := &g.watched
+	if w.last == nil {
+		w.last = map[string]string{}
+	}
 	b := backend{g}
 	v := g.cat.View()
 	var evs []events.Event
@@ -114,24 +138,19 @@ func (g *GeoRoute) healthEvents(last map[string]string) {
 			continue
 		}
 		now := e.Health.State.String()
-		if was, seen := last[id]; seen && was == now {
+		if was, seen := w.last[id]; seen && was == now {
 			continue
 		}
-		evs = append(evs, events.Event{Type: events.Health, Edge: id, State: now, From: last[id], Reason: e.Health.Reason})
-		last[id] = now
+		evs = append(evs, events.Event{Type: events.Health, Edge: id, State: now, From: w.last[id], Reason: e.Health.Reason})
+		w.last[id] = now
 	}
-	for id := range last {
+	for id := range w.last {
 		if _, ok := v.Merged.Edges[id]; !ok {
-			delete(last, id) // the change event says it is gone
+			delete(w.last, id) // the change event says it is gone
 		}
 	}
-	slices.SortFunc(evs, func(a, b events.Event) int {
-		if a.Edge < b.Edge {
-			return -1
-		}
-		return 1
-	})
-	g.events.Publish(evs...)
+	slices.SortFunc(evs, func(a, b events.Event) int { return strings.Compare(a.Edge, b.Edge) })
+	return evs
 }
 
 // answerSamples keeps the answers metric's per-edge totals of the last minute.

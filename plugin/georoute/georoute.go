@@ -63,6 +63,7 @@ type GeoRoute struct {
 
 	events     *events.Bus    // what happened lately: GET /v1/events and the console
 	healthKick chan struct{}  // health may have changed: the watcher looks
+	watched    healthWatched  // what the event stream last said of every edge's health
 	answers    answerSamples  // the answers metric over the last minute, by edge
 	reachLoad  reachLoad      // failure reports and load reports
 	vantage    []netip.Prefix // the client networks this node's probes stand for (several nodes)

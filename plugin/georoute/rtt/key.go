@@ -108,6 +108,9 @@ func ParseClient(s string) (Client, error) {
 	if err != nil {
 		return Client{}, fmt.Errorf("%q is not an address, a prefix or geo:LAT,LON", s)
 	}
+	if p.Addr().Is4In6() && p.Bits() < 96 {
+		return Client{}, fmt.Errorf("%q: an IPv4-mapped prefix shorter than /96 is not an IPv4 network", s)
+	}
 	p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-unmapShift(p.Addr())).Masked()
 	if (p.Addr().Is4() && p.Bits() >= V4Bits) || (p.Addr().Is6() && p.Bits() >= V6Bits) {
 		return Client{Kind: Net, Net: KeyOf(p.Addr())}, nil

@@ -672,3 +672,20 @@ func BenchmarkWithEdges100k(b *testing.B) {
 		m.WithEdges(more)
 	}
 }
+
+// TestParseClientMapped: an IPv4-mapped prefix is the IPv4 prefix it maps; one shorter than
+// /96 covers more than IPv4 and is refused (FuzzReadCSV found ::ffff:0.0.0.0/0 accepted as an
+// invalid prefix that read back as "invalid Prefix").
+func TestParseClientMapped(t *testing.T) {
+	for in, want := range map[string]string{"::ffff:192.0.2.0/120": "192.0.2.0/24", "::ffff:10.0.0.0/104": "10.0.0.0/8"} {
+		c, err := ParseClient(in)
+		if err != nil || c.String() != want {
+			t.Errorf("ParseClient(%q) = %v, %v; want %s", in, c, err, want)
+		}
+	}
+	for _, in := range []string{"::ffff:0.0.0.0/0", "::ffff:0.0.0.0/95"} {
+		if c, err := ParseClient(in); err == nil {
+			t.Errorf("ParseClient(%q) = %v, want an error", in, c)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/georoute/appliance/plugin/georoute/catalog"
+	"github.com/georoute/appliance/plugin/georoute/procs"
 	"github.com/georoute/appliance/plugin/georoute/reach"
 	"github.com/georoute/appliance/plugin/georoute/rtt"
 	"github.com/georoute/appliance/plugin/georoute/store"
@@ -75,15 +76,38 @@ func (g *GeoRoute) submit(r *writeReq) writeResult {
 
 func (r *writeReq) objects() bool { return r.change != nil && r.change.Objects() }
 
-// committer runs until stop is closed.
+// boostIdle is how long after its last commit the committer of a local store gives back the
+// second P it holds while committing (procs).
+const boostIdle = time.Second
+
+// committer runs until stop is closed. With a local store it holds procs.Shared while writes
+// come (until boostIdle without one): its fsyncs would stop the answers of a process of one P.
 func (g *GeoRoute) committer(stop <-chan struct{}) {
 	var group []*writeReq
+	idle := time.NewTimer(boostIdle)
+	idle.Stop()
+	held := false
+	defer func() {
+		if held {
+			procs.Shared.Release()
+		}
+	}()
 	for {
 		select {
 		case <-stop:
 			return
+		case <-idle.C:
+			if held {
+				procs.Shared.Release()
+				held = false
+			}
+			continue
 		case r := <-g.commits:
 			group = append(group[:0], r)
+		}
+		if !held && g.etcdConf == nil {
+			procs.Shared.Hold()
+			held = true
 		}
 		for len(group) < maxGroup && !group[len(group)-1].objects() {
 			select {
@@ -100,6 +124,9 @@ func (g *GeoRoute) committer(stop <-chan struct{}) {
 			group = group[len(group)-1:]
 		}
 		g.commitGroup(group)
+		if held {
+			idle.Reset(boostIdle)
+		}
 	}
 }
 

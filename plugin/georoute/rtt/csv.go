@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/georoute/appliance/plugin/georoute/model"
 )
 
 // MaxMillis bounds a plausible round-trip time.
@@ -56,6 +58,10 @@ func ReadCSV(r io.Reader, name string, at time.Time) ([]Measurement, error) {
 		edge := strings.ToLower(strings.TrimSpace(rec[1]))
 		if edge == "" {
 			return nil, fmt.Errorf("%s:%d: edge is empty", name, line)
+		}
+		if !model.ValidID(edge) {
+			// No edge can have this name (a quoted field may hold anything, line breaks too).
+			return nil, fmt.Errorf("%s:%d: edge %q is not an edge id (letters, digits, '-', '_' and '.', at most 63, starting with a letter or digit)", name, line, edge)
 		}
 		out = append(out, Measurement{Client: c, Edge: edge, Millis: ms, Count: 1, Updated: at, Origin: FromFile})
 	}

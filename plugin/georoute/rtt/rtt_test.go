@@ -100,6 +100,10 @@ func TestReadCSV(t *testing.T) {
 		{"geo:1,2,fra1,20\n", "quote a place"},
 		{"nowhere,fra1,20\n", "m.csv:1: client: \"nowhere\""},
 		{"203.0.113.0/24,,20\n", "m.csv:1: edge is empty"},
+		// Found by FuzzReadCSV: a quoted edge may hold anything, line breaks and quotes included.
+		{"0.0.0.0,\"\"\"\r\r\n\"\"\",1", "m.csv:1: edge \"\\\"\\r"},
+		{"203.0.113.0/24,fra 1,20\n", `m.csv:1: edge "fra 1" is not an edge id`},
+		{"203.0.113.0/24,-fra1,20\n", `m.csv:1: edge "-fra1" is not an edge id`},
 		{"203.0.113.0/24,fra1,\"20\n", "m.csv:1:"},
 	}
 	for _, tc := range bad {

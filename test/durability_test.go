@@ -24,6 +24,34 @@ type child struct {
 	cmd      *exec.Cmd
 	api, dns string
 	exited   chan struct{} // closed once the process is gone
+	stderr   *lockedBuffer // what the process has logged
+}
+
+// lockedBuffer is a bytes.Buffer a child's stderr copier writes while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// tail is the last n bytes of what was written.
+func (b *lockedBuffer) tail(n int) string {
+	s := b.String()
+	if len(s) > n {
+		s = "..." + s[len(s)-n:]
+	}
+	return s
 }
 
 func freeUDP(tb testing.TB) string {
@@ -110,15 +138,28 @@ func spawnChild(t testing.TB, corefile, apiAddr, dnsAddr string) (*child, error)
 	}
 	cmd := exec.Command(self, "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+corefile, "GEOROUTE_API_TOKEN="+durableToken)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := new(lockedBuffer)
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	c := &child{cmd: cmd, api: "http://" + apiAddr, dns: dnsAddr, exited: exited}
-	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+	c := &child{cmd: cmd, api: "http://" + apiAddr, dns: dnsAddr, exited: exited, stderr: stderr}
+	t.Cleanup(func() {
+		how := "exited"
+		select {
+		case <-exited:
+		default:
+			how = "killed at the end of the test"
+			cmd.Process.Kill()
+			<-exited
+		}
+		// What a child logged may say why a test failed (a child that died on its own, above all).
+		if t.Failed() || os.Getenv("GEOROUTE_CHILD_LOG") != "" {
+			t.Logf("the appliance (pid %d) %s: %v; it logged:\n%s", cmd.Process.Pid, how, cmd.ProcessState, stderr.tail(8<<10))
+		}
+	})
 	for deadline := time.Now().Add(120 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if st, err := c.request("GET", "/v1/zones", nil); err == nil && st == 200 {
 			return c, nil

@@ -161,7 +161,10 @@ func spawnChild(t testing.TB, corefile, apiAddr, dnsAddr string) (*child, error)
 		}
 	})
 	for deadline := time.Now().Add(120 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if st, err := c.request("GET", "/v1/zones", nil); err == nil && st == 200 {
+		// The API listens from an OnStartup function, before CoreDNS binds the DNS port: a child
+		// whose DNS port turns out taken answers the API and then exits, so it is up once both
+		// answer.
+		if st, err := c.request("GET", "/v1/zones", nil); err == nil && st == 200 && dnsAnswers(dnsAddr) {
 			return c, nil
 		}
 		select {
@@ -178,6 +181,18 @@ func spawnChild(t testing.TB, corefile, apiAddr, dnsAddr string) (*child, error)
 }
 
 var client = &http.Client{Timeout: 5 * time.Second}
+
+// dnsAnswers tells whether a DNS server answers on addr over both UDP and TCP.
+func dnsAnswers(addr string) bool {
+	m := new(dns.Msg).SetQuestion("example.net.", dns.TypeSOA)
+	for _, network := range []string{"udp", "tcp"} {
+		c := &dns.Client{Net: network, Timeout: time.Second}
+		if _, _, err := c.Exchange(m, addr); err != nil {
+			return false
+		}
+	}
+	return true
+}
 
 func (c *child) request(method, path string, body []byte) (int, error) {
 	req, _ := http.NewRequest(method, c.api+path, bytes.NewReader(body))

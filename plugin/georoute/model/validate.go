@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/georoute/appliance/plugin/georoute/geo"
+	"github.com/georoute/appliance/plugin/georoute/ids"
 	"github.com/miekg/dns"
 	"golang.org/x/net/idna"
 )
@@ -30,13 +31,11 @@ const (
 	DefaultAnswers = 1
 )
 
-var idPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9_.-]{0,62})$`)
-
 var sprintf = fmt.Sprintf
 
 // ValidID reports whether id may name an edge or a pool: lower-case letters, digits, '-', '_'
 // and '.', at most 63 characters, starting with a letter or digit.
-func ValidID(id string) bool { return idPattern.MatchString(id) }
+func ValidID(id string) bool { return ids.Valid(id) }
 
 // Normalize puts c into canonical form in place: ids and names lower case, names fully
 // qualified, country and continent codes upper case, continents derived from countries.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/georoute/appliance/plugin/georoute/model"
+	"github.com/georoute/appliance/plugin/georoute/ids"
 )
 
 // MaxMillis bounds a plausible round-trip time.
@@ -59,7 +59,7 @@ func ReadCSV(r io.Reader, name string, at time.Time) ([]Measurement, error) {
 		if edge == "" {
 			return nil, fmt.Errorf("%s:%d: edge is empty", name, line)
 		}
-		if !model.ValidID(edge) {
+		if !ids.Valid(edge) {
 			// No edge can have this name (a quoted field may hold anything, line breaks too).
 			return nil, fmt.Errorf("%s:%d: edge %q is not an edge id (letters, digits, '-', '_' and '.', at most 63, starting with a letter or digit)", name, line, edge)
 		}

@@ -33,8 +33,7 @@ const (
 
 var sprintf = fmt.Sprintf
 
-// ValidID reports whether id may name an edge or a pool: lower-case letters, digits, '-', '_'
-// and '.', at most 63 characters, starting with a letter or digit.
+// ValidID reports whether id may name an edge or a pool (ids.Rule).
 func ValidID(id string) bool { return ids.Valid(id) }
 
 // Normalize puts c into canonical form in place: ids and names lower case, names fully
@@ -181,7 +180,7 @@ func (e *Edge) Validate(id string) error {
 func (e *Edge) validate(path, id string, es *Errors) {
 	at := func(f string) string { return JoinPath(path, f) }
 	if !ValidID(id) {
-		es.add(CodeInvalid, at("id"), "%q is not a valid id (lower-case letters, digits, '-', '_', '.'; at most 63 characters)", id)
+		es.add(CodeInvalid, at("id"), "%q is not a valid id (%s)", id, ids.Rule)
 	}
 	if len(e.Addresses) == 0 {
 		es.add(CodeMissing, at("addresses"), "an edge needs at least one IPv4 or IPv6 address")
@@ -254,7 +253,7 @@ func (p *Pool) Validate(id string, hasEdge, hasPool func(string) bool) error {
 func (p *Pool) validate(path, id string, hasEdge, hasPool func(string) bool, es *Errors) {
 	at := func(f string) string { return JoinPath(path, f) }
 	if !ValidID(id) {
-		es.add(CodeInvalid, at("id"), "%q is not a valid id (lower-case letters, digits, '-', '_', '.'; at most 63 characters)", id)
+		es.add(CodeInvalid, at("id"), "%q is not a valid id (%s)", id, ids.Rule)
 	}
 	known := false
 	for _, name := range Policies {

@@ -61,7 +61,7 @@ func ReadCSV(r io.Reader, name string, at time.Time) ([]Measurement, error) {
 		}
 		if !ids.Valid(edge) {
 			// No edge can have this name (a quoted field may hold anything, line breaks too).
-			return nil, fmt.Errorf("%s:%d: edge %q is not an edge id (letters, digits, '-', '_' and '.', at most 63, starting with a letter or digit)", name, line, edge)
+			return nil, fmt.Errorf("%s:%d: edge %q is not an edge id (%s)", name, line, edge, ids.Rule)
 		}
 		out = append(out, Measurement{Client: c, Edge: edge, Millis: ms, Count: 1, Updated: at, Origin: FromFile})
 	}
